@@ -1,0 +1,75 @@
+"""Plan approvals: steps by the configured chain, signed single-use links, decisions, digests.
+
+Pure functions over a Session: they never commit, and the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from pumpurs.approvals.chain import StepChanges, ensure_steps, supersede_stale
+from pumpurs.approvals.decide import (
+    Decided,
+    Origin,
+    Outcome,
+    ReasonRequired,
+    decide_link,
+    decide_step,
+)
+from pumpurs.approvals.digest import RouteMail, queue_route_mail
+from pumpurs.approvals.due import classify
+from pumpurs.approvals.overview import age_band, decided_on, pending_tables
+from pumpurs.approvals.pending import PendingStep, pending_for, step_owners
+from pumpurs.approvals.tokens import (
+    HTTP_STATUS,
+    LinkProblem,
+    LinkRefused,
+    PriorDecision,
+    Verified,
+    approval_url,
+    issue_tokens,
+    live_nonces,
+    pending_url,
+    plan_link,
+    read_link,
+    read_pending_link,
+    verify,
+)
+from pumpurs.approvals.views import MeasureLine, PastDecision, PlanView, past_decisions, plan_views
+
+__all__ = [
+    "HTTP_STATUS",
+    "Decided",
+    "LinkProblem",
+    "LinkRefused",
+    "MeasureLine",
+    "Origin",
+    "Outcome",
+    "PastDecision",
+    "PendingStep",
+    "PlanView",
+    "PriorDecision",
+    "ReasonRequired",
+    "RouteMail",
+    "StepChanges",
+    "Verified",
+    "age_band",
+    "approval_url",
+    "classify",
+    "decide_link",
+    "decide_step",
+    "decided_on",
+    "ensure_steps",
+    "issue_tokens",
+    "live_nonces",
+    "past_decisions",
+    "pending_for",
+    "pending_tables",
+    "pending_url",
+    "plan_link",
+    "plan_views",
+    "queue_route_mail",
+    "read_link",
+    "read_pending_link",
+    "step_owners",
+    "supersede_stale",
+    "verify",
+]

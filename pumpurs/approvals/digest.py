@@ -1,0 +1,223 @@
+"""Route-approvals mail: each approver's digest of new plans, reminders, and escalations.
+
+Everything is computed over the whole batch of pending steps (a few queries and pandas),
+and marked on the steps in the same transaction that queues the mail, so a re-run the same
+day finds nothing new to send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from pumpurs.approvals.due import classify, pending_steps
+from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pending_url
+from pumpurs.approvals.views import BATCH, PlanView, plan_views
+from pumpurs.clock import RIGA, today_riga, utcnow
+from pumpurs.config import Config
+from pumpurs.mail import queue
+from pumpurs.models import ApprovalStep
+from pumpurs.render import render_email
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store import require_semester
+
+MAX_LISTED = 100
+"""Plans listed in one email; the rest are on the pending page (big mails get clipped)."""
+
+
+@dataclass
+class RouteMail:
+    digests: int = 0
+    plans_notified: int = 0
+    reminders: int = 0
+    plans_reminded: int = 0
+    escalations: int = 0
+    plans_escalated: int = 0
+    reminder_rows: list[dict[str, Any]] = field(default_factory=list)
+    escalation_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Return the counts for the run's result and summary."""
+        return {
+            "digests_queued": self.digests,
+            "plans_notified": self.plans_notified,
+            "reminders_queued": self.reminders,
+            "plans_reminded": self.plans_reminded,
+            "escalations_queued": self.escalations,
+            "plans_escalated": self.plans_escalated,
+        }
+
+
+def _key(kind: str, semester: str, recipient: str, step_ids: Iterable[int], day: str = "") -> str:
+    # The step ids make the key: the same plans are never announced twice in one interval.
+    digest = hashlib.sha256(",".join(str(i) for i in sorted(step_ids)).encode()).hexdigest()
+    return ":".join(p for p in (kind, semester, recipient[:120], day, digest[:16]) if p)
+
+
+def _items(
+    group: pd.DataFrame, views: dict[int, PlanView], links: dict[int, str]
+) -> list[dict[str, Any]]:
+    items = [
+        {
+            "plan": views[int(row["plan_id"])],
+            "link": links[int(row["step_id"])],
+            "role": row["role"],
+            "age_days": int(row["age_days"]),
+        }
+        for row in group.to_dict("records")
+        if int(row["plan_id"]) in views
+    ]
+    return sorted(items, key=lambda i: (i["plan"].school_name, i["plan"].pupil_ref))
+
+
+def _escalation_rows(group: pd.DataFrame) -> list[dict[str, Any]]:
+    ordered = group.sort_values(["age_days", "school_name"], ascending=[False, True])
+    return [
+        {
+            "plan_id": int(row["plan_id"]),
+            "region": row["region_name"],
+            "school": f"{row['school_name']} ({row['school_code']})",
+            "approver": row["approver_email"],
+            "role": row["role"],
+            "since": row["created_at"].astimezone(RIGA).date(),
+            "days": int(row["age_days"]),
+        }
+        for row in ordered.to_dict("records")
+    ]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every email of one run shares."""
+
+    session: Session
+    settings: Settings
+    semester: str
+    today: str
+    views: dict[int, PlanView]
+    links: dict[int, str]
+    waiting: dict[str, int]  # pending plans per approver, listed or not
+    expires_on: dt.date
+
+
+def _queue_lists(
+    run: _Run, flagged: pd.DataFrame, kind: str, day: str = ""
+) -> list[dict[str, Any]]:
+    """Queue one `kind` email per approver listing their flagged plans; return a row per email."""
+    rows = []
+    for approver, group in flagged.groupby("approver_email"):
+        items = _items(group, run.views, run.links)
+        email = render_email(
+            kind,
+            str(run.settings.language),
+            items=items[:MAX_LISTED],
+            count=len(items),
+            more=max(0, len(items) - MAX_LISTED),
+            pending_link=pending_url(run.settings, str(approver)),
+            waiting=run.waiting[str(approver)],
+            semester=run.semester,
+            expires_on=run.expires_on,
+        )
+        key = _key(kind.replace("_", "-"), run.semester, str(approver), group["step_id"], day)
+        queued = queue(run.session, key=key, kind=kind, to=str(approver), email=email)
+        rows.append({"approver": approver, "plans": len(group), "queued": queued})
+    return rows
+
+
+def _queue_escalations(
+    run: _Run, flagged: pd.DataFrame, escalation_days: int
+) -> list[dict[str, Any]]:
+    """Queue one email per escalation contact listing the overdue plans of their regions."""
+    rows = []
+    for contact, group in flagged.groupby("escalation_email"):
+        email = render_email(
+            "escalation",
+            str(run.settings.language),
+            rows=_escalation_rows(group)[:MAX_LISTED],
+            count=len(group),
+            more=max(0, len(group) - MAX_LISTED),
+            escalation_days=escalation_days,
+            semester=run.semester,
+        )
+        key = _key("approval-escalation", run.semester, str(contact), group["step_id"], run.today)
+        queued = queue(run.session, key=key, kind="escalation", to=str(contact), email=email)
+        regions = ", ".join(sorted(set(group["region_name"])))
+        rows.append({"contact": contact, "regions": regions, "plans": len(group), "queued": queued})
+    return rows
+
+
+def queue_route_mail(
+    session: Session, config: Config, settings: Settings, code: SemesterCode
+) -> RouteMail:
+    """Queue this run's digests, reminders and escalations; mark the steps they cover."""
+    semester = require_semester(session, code)
+    programme = config.programme
+    steps = classify(
+        pending_steps(session, semester.id),
+        today_riga(),
+        programme.reminder_days,
+        programme.escalation_days,
+    )
+    if steps.empty:
+        return RouteMail()
+    listed = steps[steps["new"] | steps["remind"]]
+    nonces = issue_tokens(
+        session,
+        config,
+        (
+            (int(r["step_id"]), str(r["approver_email"]), int(r["revision"]))
+            for r in listed.to_dict("records")
+        ),
+    )
+    run = _Run(
+        session=session,
+        settings=settings,
+        semester=code.code,
+        today=today_riga().isoformat(),
+        views=plan_views(
+            session, config, set(listed["plan_id"].astype(int)), str(settings.language)
+        ),
+        links={step_id: approval_url(settings, nonce) for step_id, nonce in nonces.items()},
+        waiting={str(k): int(v) for k, v in steps.groupby("approver_email").size().items()},
+        # The last day the links work, as people read it: the day before they expire.
+        expires_on=(link_expiry(config, utcnow()) - dt.timedelta(days=1)).astimezone(RIGA).date(),
+    )
+    digests = _queue_lists(run, steps[steps["new"]], "approval_digest")
+    reminders = _queue_lists(run, steps[steps["remind"]], "approval_reminder", run.today)
+    escalations = _queue_escalations(run, steps[steps["escalate"]], programme.escalation_days)
+    _mark(session, steps)
+    return RouteMail(
+        digests=sum(row["queued"] for row in digests),
+        plans_notified=int(steps["new"].sum()),
+        reminders=sum(row["queued"] for row in reminders),
+        plans_reminded=int(steps["remind"].sum()),
+        escalations=sum(row["queued"] for row in escalations),
+        plans_escalated=int(steps["escalate"].sum()),
+        reminder_rows=[{k: v for k, v in r.items() if k != "queued"} for r in reminders],
+        escalation_rows=[{k: v for k, v in r.items() if k != "queued"} for r in escalations],
+    )
+
+
+def _mark(session: Session, steps: pd.DataFrame) -> None:
+    now = utcnow()
+    for flag, column in (
+        ("new", "notified_at"),
+        ("remind", "reminded_at"),
+        ("escalate", "escalated_at"),
+    ):
+        ids = [int(i) for i in steps.loc[steps[flag], "step_id"]]
+        for start in range(0, len(ids), BATCH):
+            session.execute(
+                update(ApprovalStep)
+                .where(ApprovalStep.id.in_(ids[start : start + BATCH]))
+                .values({column: now})
+                .execution_options(synchronize_session=False)
+            )

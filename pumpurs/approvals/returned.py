@@ -1,0 +1,45 @@
+"""The email that gives a returned plan back to its school, with the approver's reason."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pumpurs.approvals.views import plan_views
+from pumpurs.clock import RIGA
+from pumpurs.config import Config
+from pumpurs.mail import queue
+from pumpurs.models import Decision, Plan, School
+from pumpurs.render import render_email
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+
+
+def queue_returned(
+    session: Session, config: Config, settings: Settings, plan_id: int, decision: Decision
+) -> bool:
+    """Queue the "plan returned" email to the school coordinator; False if already queued."""
+    language = str(settings.language)
+    view = plan_views(session, config, [plan_id], language)[plan_id]
+    coordinator = session.scalars(
+        select(School.coordinator_email)
+        .join(Plan, Plan.school_id == School.id)
+        .where(Plan.id == plan_id)
+    ).one()
+    folder = SemesterCode.parse(view.semester).folder
+    email = render_email(
+        "plan_returned",
+        language,
+        plan=view,
+        reason=decision.reason or "",
+        approver=decision.approver_email,
+        decided_at=decision.decided_at.astimezone(RIGA),
+        inbox_path=f"{folder}/{view.school_code}/plans/",
+    )
+    return queue(
+        session,
+        key=f"plan-returned:{decision.id}",
+        kind="plan_returned",
+        to=coordinator,
+        email=email,
+    )

@@ -1,0 +1,247 @@
+"""Approval links: a random nonce kept server side, carried in the URL signed with the app key.
+
+A link is bound to one step (so one plan, one approver and one revision), expires, and is
+consumed by the decision. The pending-plans page link is a signed, expiring approver token
+with nothing stored: it only lists what the approver may decide anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from pumpurs.clock import RIGA, utcnow
+from pumpurs.config import Config
+from pumpurs.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
+from pumpurs.settings import Settings
+
+APPROVAL_SALT = "pumpurs.approval-link"
+PENDING_SALT = "pumpurs.pending-page"
+_SHAPE = re.compile(r"^\.?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){1,2}$")  # a dot first: compressed
+_MAX_LENGTH = 512
+
+
+class LinkProblem(StrEnum):
+    MALFORMED = "malformed"  # not a link of ours at all, e.g. cut short by a mail program
+    FORGED = "forged"  # the signature does not match: made up or altered
+    UNKNOWN = "unknown"  # signed by us, but not in this database
+    OTHER_APPROVER = "other_approver"
+    DECIDED = "decided"
+    USED = "used"
+    SUPERSEDED = "superseded"  # a newer revision of the plan arrived
+    EXPIRED = "expired"
+
+
+HTTP_STATUS = {
+    LinkProblem.MALFORMED: 400,
+    LinkProblem.FORGED: 403,
+    LinkProblem.UNKNOWN: 404,
+    LinkProblem.OTHER_APPROVER: 403,
+    LinkProblem.DECIDED: 409,
+    LinkProblem.USED: 409,
+    LinkProblem.SUPERSEDED: 410,
+    LinkProblem.EXPIRED: 410,
+}
+
+
+@dataclass(frozen=True)
+class PriorDecision:
+    outcome: str
+    approver_email: str
+    decided_at: dt.datetime
+
+
+class LinkRefused(Exception):
+    """A link (or a step picked on the pending page) cannot be used; `problem` says why."""
+
+    def __init__(self, problem: LinkProblem, decided: PriorDecision | None = None) -> None:
+        super().__init__(problem.value)
+        self.problem, self.decided = problem, decided
+
+    @property
+    def status(self) -> int:
+        """Return the HTTP status this refusal is shown with."""
+        return HTTP_STATUS[self.problem]
+
+
+@dataclass(frozen=True)
+class Verified:
+    token_id: int
+    nonce: str
+    step_id: int
+    plan_id: int
+    revision: int
+    step_index: int
+    role: str
+    approver_email: str
+    expires_at: dt.datetime
+
+
+def _approval_signer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.signing_key(), salt=APPROVAL_SALT)
+
+
+def _pending_signer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.signing_key(), salt=PENDING_SALT)
+
+
+def approval_url(settings: Settings, nonce: str) -> str:
+    """Return the link that opens one plan for its approver."""
+    return f"{settings.base_url.rstrip('/')}/a/{_approval_signer(settings).dumps(nonce)}"
+
+
+def pending_url(settings: Settings, approver_email: str) -> str:
+    """Return the link to an approver's page of pending plans."""
+    signed = _pending_signer(settings).dumps({"a": approver_email.lower()})
+    return f"{settings.base_url.rstrip('/')}/p/{signed}"
+
+
+def _check_shape(value: str) -> None:
+    if len(value) > _MAX_LENGTH or not _SHAPE.match(value):
+        raise LinkRefused(LinkProblem.MALFORMED)
+
+
+def read_link(settings: Settings, value: str) -> str:
+    """Return the nonce a plan link carries, or raise LinkRefused (malformed or forged)."""
+    _check_shape(value)
+    try:
+        nonce: Any = _approval_signer(settings).loads(value)
+    except BadSignature:
+        raise LinkRefused(LinkProblem.FORGED) from None
+    if not isinstance(nonce, str):
+        raise LinkRefused(LinkProblem.FORGED)
+    return nonce
+
+
+def read_pending_link(settings: Settings, config: Config, value: str) -> str:
+    """Return the approver a pending-page link was made for, or raise LinkRefused."""
+    _check_shape(value)
+    max_age = config.programme.token_lifetime_days * 86400
+    try:
+        payload: Any = _pending_signer(settings).loads(value, max_age=max_age)
+    except SignatureExpired:
+        raise LinkRefused(LinkProblem.EXPIRED) from None
+    except BadSignature:
+        raise LinkRefused(LinkProblem.FORGED) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("a"), str):
+        raise LinkRefused(LinkProblem.FORGED)
+    return str(payload["a"])
+
+
+def link_expiry(config: Config, now: dt.datetime) -> dt.datetime:
+    """Return when links issued now expire: the end of the last day (in Latvia) they are valid."""
+    last_day = (now + dt.timedelta(days=config.programme.token_lifetime_days)).astimezone(RIGA)
+    return dt.datetime.combine(last_day.date() + dt.timedelta(days=1), dt.time(), RIGA)
+
+
+def issue_tokens(
+    session: Session, config: Config, steps: Iterable[tuple[int, str, int]]
+) -> dict[int, str]:
+    """Store a fresh link for each (step id, approver, revision); return the nonce per step."""
+    now = utcnow()
+    expires = link_expiry(config, now)
+    rows: list[dict[str, Any]] = [
+        {
+            "nonce": secrets.token_urlsafe(24),
+            "step_id": step_id,
+            "approver_email": approver,
+            "revision": revision,
+            "created_at": now,
+            "expires_at": expires,
+        }
+        for step_id, approver, revision in steps
+    ]
+    if rows:
+        session.execute(insert(ApprovalToken), rows)
+    return {int(row["step_id"]): str(row["nonce"]) for row in rows}
+
+
+def prior_decision(session: Session, step_id: int) -> PriorDecision | None:
+    """Return who decided this step and when, if anyone did."""
+    found = session.execute(
+        select(Decision.outcome, Decision.approver_email, Decision.decided_at).where(
+            Decision.step_id == step_id
+        )
+    ).one_or_none()
+    return None if found is None else PriorDecision(*found)
+
+
+def check_step(session: Session, step: ApprovalStep, plan_revision: int, plan_status: str) -> None:
+    """Raise LinkRefused unless the step still awaits its approver's decision."""
+    if step.status in (StepStatus.APPROVED, StepStatus.RETURNED):
+        raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
+    if (
+        step.status == StepStatus.SUPERSEDED
+        or step.revision != plan_revision
+        or plan_status != PlanStatus.SUBMITTED
+    ):
+        raise LinkRefused(LinkProblem.SUPERSEDED)
+
+
+def verify(session: Session, nonce: str) -> Verified:
+    """Return what a link may decide, or raise LinkRefused saying why it may not."""
+    row = session.execute(
+        select(ApprovalToken, ApprovalStep, Plan.revision, Plan.status)
+        .join(ApprovalStep, ApprovalStep.id == ApprovalToken.step_id)
+        .join(Plan, Plan.id == ApprovalStep.plan_id)
+        .where(ApprovalToken.nonce == nonce)
+    ).one_or_none()
+    if row is None:
+        raise LinkRefused(LinkProblem.UNKNOWN)
+    token, step, plan_revision, plan_status = row
+    if token.approver_email.lower() != step.approver_email.lower():
+        raise LinkRefused(LinkProblem.OTHER_APPROVER)
+    check_step(session, step, plan_revision, plan_status)
+    if token.revision != plan_revision:
+        raise LinkRefused(LinkProblem.SUPERSEDED)
+    if token.used_at is not None:
+        raise LinkRefused(LinkProblem.USED)
+    if token.expires_at <= utcnow():
+        raise LinkRefused(LinkProblem.EXPIRED)
+    return Verified(
+        token_id=token.id,
+        nonce=token.nonce,
+        step_id=step.id,
+        plan_id=step.plan_id,
+        revision=step.revision,
+        step_index=step.step_index,
+        role=step.role,
+        approver_email=step.approver_email,
+        expires_at=token.expires_at,
+    )
+
+
+def live_nonces(session: Session, step_ids: Collection[int]) -> dict[int, str]:
+    """Return the newest unused, unexpired link nonce of each step that has one."""
+    if not step_ids:
+        return {}
+    rows = session.execute(
+        select(ApprovalToken.step_id, ApprovalToken.nonce)
+        .where(
+            ApprovalToken.step_id.in_(list(step_ids)),
+            ApprovalToken.used_at.is_(None),
+            ApprovalToken.expires_at > utcnow(),
+        )
+        .order_by(ApprovalToken.expires_at)
+    ).all()
+    return {int(step_id): str(nonce) for step_id, nonce in rows}  # the newest one wins
+
+
+def plan_link(session: Session, settings: Settings, plan_id: int) -> str | None:
+    """Return a working link to the plan's pending step, or None if none was issued yet."""
+    step_ids = session.scalars(
+        select(ApprovalStep.id)
+        .join(Plan, (Plan.id == ApprovalStep.plan_id) & (Plan.revision == ApprovalStep.revision))
+        .where(ApprovalStep.plan_id == plan_id, ApprovalStep.status == StepStatus.PENDING)
+    ).all()
+    nonces = live_nonces(session, step_ids)
+    return approval_url(settings, next(iter(nonces.values()))) if nonces else None

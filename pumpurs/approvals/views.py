@@ -1,0 +1,193 @@
+"""What an approver sees of a plan: loaded for a whole batch of plans in a few queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pumpurs.config import Config, Label
+from pumpurs.models import (
+    Decision,
+    Municipality,
+    Plan,
+    PlanMeasure,
+    PlanRevision,
+    PlanRisk,
+    Pupil,
+    Region,
+    School,
+    Semester,
+)
+
+
+@dataclass(frozen=True)
+class MeasureLine:
+    key: str
+    label: str
+    subject: str | None
+    provider_ref: str | None
+    hours: float | None
+    eur: float | None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan_id: int
+    semester: str
+    school_code: str
+    school_name: str
+    municipality: str
+    region: str
+    pupil_ref: str
+    revision: int
+    grade: int
+    goal: str
+    submitted_at: dt.datetime
+    risks: list[str] = field(default_factory=list)
+    measures: list[MeasureLine] = field(default_factory=list)
+
+    @property
+    def hours_total(self) -> float:
+        """Return the hours per month over all hour-based measures."""
+        return sum(m.hours or 0.0 for m in self.measures)
+
+    @property
+    def eur_total(self) -> float:
+        """Return the EUR per month over all compensations."""
+        return sum(m.eur or 0.0 for m in self.measures)
+
+
+@dataclass(frozen=True)
+class PastDecision:
+    revision: int
+    outcome: str
+    reason: str | None
+    approver_email: str
+    decided_at: dt.datetime
+
+
+def _label(labels: Mapping[str, Label], key: str, language: str) -> str:
+    found = labels.get(key)
+    return key if found is None else (found.en if language == "en" else found.lv)
+
+
+BATCH = 5000  # ids per IN (…) list: far below what SQLite and PostgreSQL accept
+
+
+def plan_views(
+    session: Session, config: Config, plan_ids: Collection[int], language: str
+) -> dict[int, PlanView]:
+    """Return the current revision of each plan, ready to show, by plan id."""
+    ids = sorted(plan_ids)
+    views: dict[int, PlanView] = {}
+    for start in range(0, len(ids), BATCH):
+        views |= _views(session, config, ids[start : start + BATCH], language)
+    return views
+
+
+def _views(
+    session: Session, config: Config, plan_ids: list[int], language: str
+) -> dict[int, PlanView]:
+    heads = session.execute(
+        select(
+            Plan.id,
+            Semester.code,
+            School.code,
+            School.name,
+            Municipality.name,
+            Region.name,
+            Pupil.ref,
+            PlanRevision.number,
+            PlanRevision.grade,
+            PlanRevision.goal,
+            PlanRevision.created_at,
+            PlanRevision.id,
+        )
+        .join(Semester, Semester.id == Plan.semester_id)
+        .join(School, School.id == Plan.school_id)
+        .join(Municipality, Municipality.id == School.municipality_id)
+        .join(Region, Region.id == Municipality.region_id)
+        .join(Pupil, Pupil.id == Plan.pupil_id)
+        .join(
+            PlanRevision, (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision)
+        )
+        .where(Plan.id.in_(plan_ids))
+    ).all()
+    revision_ids = [head[-1] for head in heads]
+    risks: dict[int, list[str]] = defaultdict(list)
+    for revision_id, category in session.execute(
+        select(PlanRisk.revision_id, PlanRisk.category)
+        .where(PlanRisk.revision_id.in_(revision_ids))
+        .order_by(PlanRisk.category)
+    ):
+        risks[revision_id].append(_label(config.catalogue.risk_categories, category, language))
+    measures: dict[int, list[MeasureLine]] = defaultdict(list)
+    for m in session.scalars(
+        select(PlanMeasure)
+        .where(PlanMeasure.revision_id.in_(revision_ids))
+        .order_by(PlanMeasure.id)
+    ):
+        measures[m.revision_id].append(
+            MeasureLine(
+                key=m.measure,
+                label=_label(config.catalogue.measures, m.measure, language),
+                subject=_label(config.catalogue.subjects, m.subject, language)
+                if m.subject
+                else None,
+                provider_ref=m.provider_ref,
+                hours=m.hours_per_month,
+                eur=m.eur_per_month,
+            )
+        )
+    return {
+        plan_id: PlanView(
+            plan_id=plan_id,
+            semester=semester,
+            school_code=school_code,
+            school_name=school_name,
+            municipality=municipality,
+            region=region,
+            pupil_ref=pupil_ref,
+            revision=number,
+            grade=grade,
+            goal=goal,
+            submitted_at=created_at,
+            risks=risks[revision_id],
+            measures=measures[revision_id],
+        )
+        for (
+            plan_id,
+            semester,
+            school_code,
+            school_name,
+            municipality,
+            region,
+            pupil_ref,
+            number,
+            grade,
+            goal,
+            created_at,
+            revision_id,
+        ) in heads  # fmt: skip
+    }
+
+
+def past_decisions(session: Session, plan_id: int) -> list[PastDecision]:
+    """Return every decision taken on a plan so far, oldest first."""
+    rows = session.execute(
+        select(
+            Decision.revision,
+            Decision.outcome,
+            Decision.reason,
+            Decision.approver_email,
+            Decision.decided_at,
+        )
+        .where(Decision.plan_id == plan_id)
+        .order_by(Decision.decided_at, Decision.id)
+    ).all()
+    return [PastDecision(*row) for row in rows]

@@ -1,0 +1,1 @@
+"""The approval web app: what a coordinator opens from an email link."""

@@ -1,0 +1,34 @@
+"""FastAPI application factory for the approval links."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from pumpurs.context import current_settings
+from pumpurs.render import render_page
+from pumpurs.settings import Settings
+from pumpurs.web import errors, pending, review
+from pumpurs.web.pages import Web
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the ones in force if none are given)."""
+    settings = settings or current_settings()
+    language = str(settings.language)
+    app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.web = Web(settings)
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse)
+    def home() -> str:
+        return render_page("home", language)
+
+    app.include_router(review.router)
+    app.include_router(pending.router)
+    errors.install(app)
+    return app
