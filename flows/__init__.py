@@ -1,0 +1,1 @@
+"""Deployable Prefect flows, one per module: orchestration only, no business rules."""

@@ -1,0 +1,68 @@
+"""Evaluate a semester: read the schools' evaluation files, compute fulfilment, move the plans
+on, store the figures, and remind schools whose evaluations are missing."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from prefect import flow
+
+from pumpurs.calendar import Phase
+from pumpurs.semester import SemesterCode, SemesterParameter
+from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.dashboard import Progress, publish_summary
+from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
+
+COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
+          "plans_evaluated", "plans_continued", "plans_closed", "reports_queued")  # fmt: skip
+MAIL = ("mail_sent", "mail_failed", "mail_left_queued")
+
+
+@flow(
+    name="evaluate-semester",
+    description="Nolasa skolu izvērtējuma failus, aprēķina plānu izpildi un atgādina par "
+    "trūkstošajiem izvērtējumiem.",
+)
+def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
+    """Evaluate the semester (the latest one that has ended if none is given)."""
+    code = SemesterCode.parse(prepare(semester, Phase.EVALUATE))
+    progress = Progress("evaluate", code, f"Semestra {code.code} izvērtēšana")
+    report = evaluate_files(code.code, progress)
+    figures = refresh_semester_figures(code.code)
+    progress.update(70)
+    missing = remind_missing_evaluations(code.code)
+    progress.update(80)
+    mail = send_mail()
+    progress.update(100)
+    result = {
+        "semester": code.code,
+        **{k: report[k] for k in COUNTS},
+        "figures_changed": figures["figures_changed"],
+        "plans_missing": missing["plans_missing"],
+        "schools_missing": missing["schools_missing"],
+        "reminders_queued": missing["reminders_queued"],
+        **{k: mail[k] for k in MAIL},
+    }
+    notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
+    if missing["plans_missing"] and not missing["overdue"]:
+        notes.append(
+            "Izvērtējumu iesniegšanas termiņš vēl nav beidzies: atgādinājumi netiek sūtīti."
+        )
+    publish_summary(
+        "evaluate",
+        code,
+        f"Semestra {code.code} izvērtēšana",
+        result,
+        notes=notes,
+        tables={"schools": report["schools"], "missing-evaluations": missing["table"],
+                "flags": figures["flags"], "file-problems": report["file_problems"],
+                "failed-mail": mail["failed_recipients"]},
+    )  # fmt: skip
+    if mail["mail_left_queued"]:
+        raise MailNotDelivered(mail)
+    return result
+
+
+if __name__ == "__main__":
+    evaluate_semester(sys.argv[1] if len(sys.argv) > 1 else None)

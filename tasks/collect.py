@@ -1,0 +1,26 @@
+"""The collect task: one run reads, checks and stores a whole inbox batch."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from pumpurs.collect import collect
+from pumpurs.context import context
+from pumpurs.semester import SemesterCode
+from tasks import IO_RETRIES
+from tasks.dashboard import Progress
+
+
+@task(name="collect-plan-files", cache_policy=NO_CACHE, **IO_RETRIES)
+def collect_plan_files(semester: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Read, validate and store every new plan file, and queue the schools' reports."""
+    ctx = context()
+    code = SemesterCode.parse(semester)
+    on_progress = progress.update if progress is not None else (lambda _: None)
+    with ctx.sessions.begin() as session:
+        report = collect(session, ctx.config, ctx.settings, code, on_progress)
+    return asdict(report)
