@@ -1,0 +1,1 @@
+"""The national-scale benchmark (`make bench`); not part of the test suite."""

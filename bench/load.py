@@ -1,0 +1,231 @@
+"""Benchmark phases that need servers: the approval app under HTTP load, and mail sending."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from statistics import quantiles
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import func, select, update
+
+from bench.measure import Phase, Sample, task_runs_of, timed
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class WebApp:
+    """The real approval app on uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, settings: Any) -> None:
+        """Serve the app for these settings."""
+        from pumpurs.web.app import create_app
+
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", access_log=False)  # fmt: skip
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            time.sleep(0.05)
+
+    def __enter__(self) -> WebApp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _links(settings: Any, limit: int) -> list[str]:
+    from pumpurs.approvals.tokens import approval_url, live_nonces
+    from pumpurs.context import context
+    from pumpurs.models import ApprovalStep, StepStatus
+
+    with context().sessions() as session:
+        steps = session.scalars(
+            select(ApprovalStep.id).where(ApprovalStep.status == StepStatus.PENDING)
+            .order_by(ApprovalStep.id).limit(limit)
+        ).all()  # fmt: skip
+        nonces = live_nonces(session, steps)
+    return [approval_url(settings, nonce) for nonce in nonces.values()]
+
+
+async def _decide_all(links: list[str], clients: int) -> list[float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for link in links:
+        queue.put_nowait(link)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                link = queue.get_nowait()
+                page = await client.get(link)
+                token = CSRF.search(page.text)
+                assert token, page.status_code
+                started = time.perf_counter()
+                answer = await client.post(link, data={"csrf": token.group(1), "action": "approve"})
+                latencies.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.status_code
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies
+
+
+def _decide_in_process(links: list[str], clients: int) -> list[float]:
+    return asyncio.run(_decide_all(links, clients))
+
+
+def decide_over_http(settings: Any, url: str, count: int, clients: int, into: Phase) -> Sample:
+    """Approve `count` plans through the app's pages with `clients` concurrent clients.
+
+    Each client opens the link (GET, as a person does) and posts the decision; the POSTs are
+    what is timed. The clients run in a process of their own, so they do not take the server's
+    interpreter lock. Afterwards the decisions are counted in the database: each exactly once.
+    """
+    from pumpurs.context import context
+    from pumpurs.models import Decision
+
+    links = _links(settings, count)
+    latencies: list[float] = []
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(int).result()  # start the process before the clock does
+        sample = timed(
+            lambda: latencies.extend(pool.submit(_decide_in_process, links, clients).result())
+        )
+    with context().sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(Decision)) or 0
+    p99 = quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
+    into.rows = len(links)
+    into.extra = {"decisions_per_s": round(len(links) / sample.seconds),
+                  "p99_ms": round(p99 * 1000, 1), "stored": stored, "clients": clients}  # fmt: skip
+    assert stored == len(links), f"{stored} decisions stored for {len(links)} POSTs"
+    return sample
+
+
+def approve_the_rest(settings: Any) -> None:
+    """Approve the plans nobody decided in the load test, so evaluation sees a full semester."""
+    from pumpurs import lifecycle
+    from pumpurs.context import context
+    from pumpurs.models import Plan, PlanStatus
+
+    with context().sessions.begin() as session:
+        lifecycle.check_moves([PlanStatus.SUBMITTED], PlanStatus.APPROVED)
+        session.execute(update(Plan).where(Plan.status == PlanStatus.SUBMITTED)
+                        .values(status=PlanStatus.APPROVED))  # fmt: skip
+
+
+def mail_phase(work: Path, count: int, phase: Phase) -> None:
+    """Queue `count` messages and time sending them to a loopback SMTP server."""
+    from pumpurs import db
+    from pumpurs.mail import Attachment, deliver, queue
+    from pumpurs.render import RenderedEmail
+    from pumpurs.settings import Settings
+    from pumpurs.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        url = f"sqlite:///{work / 'mail.db'}"
+        db.ensure_schema(url)
+        sessions = db.session_factory(url)
+        settings = Settings(_env_file=None, var_dir=work, database_url=url,  # type: ignore[call-arg]
+                            smtp_port=sink.port)  # fmt: skip
+        with sessions.begin() as session:
+            for n in range(count):
+                email = RenderedEmail(f"Ziņa {n}", f"Teksts {n}\n" * 20, f"<p>Teksts {n}</p>" * 20)
+                queue(
+                    session,
+                    key=f"bench:{n}",
+                    kind="bench",
+                    to=f"s{n}@pumpurs.example",
+                    email=email,
+                    attachments=[Attachment("a.csv", "text/csv", b"a;b\n" * 50)],
+                )
+        sample = timed(lambda: deliver(sessions, settings))
+        assert sample.result.sent == count and len(sink.received) == count
+    phase.samples.append(sample)
+    phase.rows = count
+
+
+def collect_once(data: Path, work: Path, phase: Phase, make_settings: Any) -> None:
+    """Collect a (10×) semester once, in this process, and record time and memory."""
+    from flows.collect_plans import collect_plans
+    from flows.open_semester import open_semester
+    from pumpurs.context import load_context, use_settings
+    from pumpurs.smtp_sink import SmtpSink
+
+    with SmtpSink() as sink:
+        settings = make_settings(data, work / "ten.db", sink.port, "http://127.0.0.1:1")
+        with use_settings(settings):
+            load_context(settings)
+            open_semester("2026/2027-1")
+            state: list[Any] = []
+            sample = timed(lambda: state.append(collect_plans("2026/2027-1", return_state=True)))
+    phase.samples.append(sample)
+    phase.rows = int(state[0].result()["rows_read"])
+    phase.task_runs = task_runs_of(state[0].state_details.flow_run_id)
+
+
+def judge(phases: dict[str, Phase]) -> list[dict[str, Any]]:
+    """Check each target of the issue against what was measured."""
+    out: list[dict[str, Any]] = []
+
+    def add(target: str, measured: Any, met: bool) -> None:
+        out.append({"target": target, "measured": measured, "met": bool(met)})
+
+    collect, base = phases["collect"], phases["baseline collect"]
+    if collect.samples and base.samples:
+        ratio = collect.seconds / base.seconds
+        add("collect ≤ 1.5× baseline", f"{ratio:.2f}×", ratio <= 1.5)
+    route = phases["route (digests)"]
+    if route.samples:
+        add("route with digests for 25,000 plans ≤ 10 s", f"{route.seconds:.1f} s",
+            route.seconds <= 10)  # fmt: skip
+    decisions = phases["decisions (HTTP)"]
+    if decisions.samples:
+        rate, p99 = decisions.extra["decisions_per_s"], decisions.extra["p99_ms"]
+        add("approval app ≥ 500 decisions/s, 50 clients, p99 ≤ 100 ms",
+            f"{rate}/s, p99 {p99} ms, {decisions.extra['stored']} stored",
+            rate >= 500 and p99 <= 100)  # fmt: skip
+    summaries = phases["summaries"]
+    if summaries.samples:
+        add("summaries ≤ 15 s", f"{summaries.seconds:.1f} s", summaries.seconds <= 15)
+    mail = phases["mail"]
+    if mail.samples:
+        rate = mail.rows / mail.seconds
+        add("mail ≥ 150 messages/s", f"{rate:.0f}/s", rate >= 150)
+    ten = phases["collect ×10"]
+    if ten.samples and collect.samples:
+        ratio = ten.seconds / collect.seconds
+        add(
+            "10× national: time ≤ 12× and peak ≤ 2 GiB",
+            f"{ratio:.1f}×, {ten.peak_mib:.0f} MiB",
+            ratio <= 12 and ten.peak_mib <= 2048,
+        )
+        add("task runs do not grow with rows", f"{collect.task_runs} vs {ten.task_runs}",
+            collect.task_runs == ten.task_runs)  # fmt: skip
+    return out

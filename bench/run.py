@@ -1,0 +1,183 @@
+"""`make bench`: the semester cycle at national scale, phase by phase, beside a bare baseline.
+
+Prints a table (median wall time of several runs, rows per second, peak memory, Prefect task
+runs) and writes it with the machine's details to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench import baseline, load
+from bench.measure import Phase, task_runs_of, timed
+
+ROOT = Path(__file__).resolve().parents[1]
+SEMESTER = "2026/2027-1"
+
+
+def _settings(data: Path, db: Path, smtp_port: int, base_url: str) -> Any:
+    from pumpurs.settings import Settings
+
+    return Settings(_env_file=None, var_dir=db.parent, database_url=f"sqlite:///{db}",  # type: ignore[call-arg]
+                    config_dir=data / "config", inbox_dir=data / "inbox", smtp_port=smtp_port,
+                    base_url=base_url, smtp_retry_delays=[0.5])  # fmt: skip
+
+
+def _flow_phase(phase: Phase, flow: Any, rows_key: str | None = None) -> Any:
+    state = None
+
+    def call() -> Any:
+        nonlocal state
+        state = flow(SEMESTER, return_state=True)
+        return state.result()
+
+    sample = timed(call)
+    phase.samples.append(sample)
+    if rows_key:
+        phase.rows = int(sample.result[rows_key])
+    assert state is not None
+    phase.task_runs = task_runs_of(state.state_details.flow_run_id)
+    return sample.result
+
+
+def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions: int) -> None:
+    """Run the whole cycle `runs` times on fresh databases, adding samples to `phases`."""
+    from flows.collect_plans import collect_plans
+    from flows.evaluate_semester import evaluate_semester
+    from flows.open_semester import open_semester
+    from flows.route_approvals import route_approvals
+    from pumpurs.context import load_context, use_settings
+    from pumpurs.smtp_sink import SmtpSink
+
+    for run in range(runs):
+        inbox = work / f"inbox-{run}"
+        shutil.copytree(data / "inbox", inbox)  # collect masks personal codes in place
+        with SmtpSink() as sink, load.WebApp() as web:
+            settings = _settings(data, work / f"cycle-{run}.db", sink.port, web.url)
+            settings = settings.model_copy(update={"inbox_dir": inbox})
+            with use_settings(settings):
+                web.start(settings)
+                load_context(settings)
+                _flow_phase(phases["open (600 invitations)"], open_semester)
+                collected = _flow_phase(phases["collect"], collect_plans, "rows_read")
+                routed = _flow_phase(phases["route (digests)"], route_approvals)
+                phases["route (digests)"].rows = collected["plans_new"]
+                phases["decisions (HTTP)"].samples.append(
+                    load.decide_over_http(settings, web.url, decisions, clients=50,
+                                          into=phases["decisions (HTTP)"]))  # fmt: skip
+                load.approve_the_rest(settings)
+                _flow_phase(phases["evaluate"], evaluate_semester, "rows_read")
+                try:
+                    from flows.send_summaries import send_summaries
+                except ImportError:
+                    send_summaries = None
+                if send_summaries is not None:
+                    summaries = _flow_phase(phases["summaries"], send_summaries)
+                    phases["summaries"].rows = sum(
+                        int(v) for k, v in summaries.items()
+                        if k.startswith("summaries_") and k != "summaries_sent_before"
+                    )  # fmt: skip
+            del routed
+
+
+def run_baseline(data: Path, work: Path, runs: int, phase: Phase) -> None:
+    """Time the bare baseline on the same files."""
+    from pumpurs.config import load_config
+    from pumpurs.semester import SemesterCode
+
+    config = load_config(data / "config")
+    dates = config.semester_dates(SemesterCode.parse(SEMESTER)).model_dump()
+    inbox = data / "inbox" / "2026-2027-1"
+    for run in range(runs):
+        engine = baseline.prepare(f"sqlite:///{work / f'baseline-{run}.db'}", config, dates)
+        sample = timed(partial(baseline.run, engine, inbox, config))
+        phase.samples.append(sample)
+        phase.rows = sample.result
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--decisions", type=int, default=5000)
+    parser.add_argument("--mail", type=int, default=3000)
+    parser.add_argument("--skip-10x", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pumpurs.generate import generate
+
+    work = Path(tempfile.mkdtemp(prefix="pumpurs-bench-"))
+    names = ["open (600 invitations)", "collect", "baseline collect", "route (digests)",
+             "decisions (HTTP)", "evaluate", "summaries", "mail", "collect ×10"]  # fmt: skip
+    phases = {name: Phase(name) for name in names}
+    started = time.time()
+    print("generating the national semester …", flush=True)
+    generated = generate("national", 1, work / "national")
+    with (
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        run_baseline(work / "national", work, args.runs, phases["baseline collect"])
+        cycle(work / "national", work, args.runs, phases, args.decisions)
+        load.mail_phase(work, args.mail, phases["mail"])
+        if not args.skip_10x:
+            print("generating 10× national …", flush=True)
+            generate("national10", 1, work / "national10")
+            load.collect_once(work / "national10", work, phases["collect ×10"], _settings)
+    report = _report(phases, generated.as_dict(), time.time() - started)
+    _print(report)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H%M%S")
+    for name in (f"{stamp}.json", "latest.json"):
+        (out / name).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _report(phases: dict[str, Phase], data: dict[str, int], total: float) -> dict[str, Any]:
+    collect, base = phases["collect"], phases["baseline collect"]
+    targets = load.judge(phases)
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
+        },  # fmt: skip
+        "data": data,
+        "collect_vs_baseline": round(collect.seconds / base.seconds, 2) if base.samples else None,
+        "phases": [p.row() for p in phases.values() if p.samples],
+        "targets": targets,
+        "total_seconds": round(total),
+    }
+
+
+def _print(report: dict[str, Any]) -> None:
+    rows = report["phases"]
+    columns = ["phase", "runs", "median_s", "rows", "rows_per_s", "peak_mib", "task_runs", "met"]
+    widths = {c: max(len(c), *(len(str(r.get(c))) for r in rows)) for c in columns}
+    print(" | ".join(c.ljust(widths[c]) for c in columns))
+    print("-+-".join("-" * widths[c] for c in columns))
+    for row in rows:
+        print(" | ".join(str(row.get(c)).ljust(widths[c]) for c in columns))
+    print(f"\ncollect ÷ baseline: {report['collect_vs_baseline']}×")
+    for target in report["targets"]:
+        print(f"{'OK  ' if target['met'] else 'MISS'} {target['target']}: {target['measured']}")
+
+
+if __name__ == "__main__":
+    main()
