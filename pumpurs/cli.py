@@ -18,7 +18,9 @@ from pydantic import ValidationError
 # Typer ≥ 0.20 vendors click; its usage errors are only importable from there.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+from pumpurs.cli_usage import usage_message
 from pumpurs.errors import UserError
+from pumpurs.i18n import translate
 from pumpurs.semester import SemesterCode
 
 app = typer.Typer(
@@ -123,7 +125,7 @@ def generate(
     from pumpurs.generate import generate as write_data
 
     if scale not in ("small", "city", "national"):
-        raise typer.BadParameter("use small, city or national", param_hint="--scale")
+        raise UserError("cli.usage.scale")
     code = SemesterCode.parse(semester)
     try:
         result = write_data(scale, seed, out, code, overwrite=overwrite)  # type: ignore[arg-type]
@@ -208,19 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     from pumpurs.context import current_settings
 
     command = typer.main.get_command(app)
+    language = _language(current_settings)
     try:
         result = command.main(args=argv, prog_name="pumpurs", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         return 2
     except UsageError as exc:
-        typer.echo(f"pumpurs: {exc.format_message()}", err=True)
+        typer.echo(f"pumpurs: {usage_message(exc, language)}", err=True)
         return 2
     except typer.Abort:
-        typer.echo("pumpurs: interrupted", err=True)
+        typer.echo(f"pumpurs: {translate('cli.interrupted', language)}", err=True)
         return 130
     except UserError as exc:
-        typer.echo(f"pumpurs: {exc.render(_language(current_settings))}", err=True)
+        typer.echo(f"pumpurs: {exc.render(language)}", err=True)
         return 2
     except ValidationError as exc:  # a PUMPURS_* setting with a wrong value
         first = exc.errors()[0]
@@ -228,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"pumpurs: {name}: {first['msg']}", err=True)
         return 2
     except FlowFailed as exc:
-        typer.echo(f"pumpurs: flow failed: {exc}", err=True)
+        typer.echo(f"pumpurs: {translate('cli.flow_failed', language, error=exc)}", err=True)
         return 1
     return result if isinstance(result, int) else 0
 

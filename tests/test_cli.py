@@ -54,19 +54,37 @@ def test_a_broken_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "programme.yaml (grade_max)" in line and "Konfigurācijas kļūda" in line
 
 
+HELP = " Palīdzība: pumpurs {}--help"
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["open-semester"], "Missing argument 'semester'"),
-        (["generate", "--scale", "galaxy"], "use small, city or national"),
-        (["generate", "--seed", "many"], "Invalid value for '--seed'"),
-        (["nonsense"], "No such command 'nonsense'"),
+        (["open-semester"], "Trūkst argumenta “semester”." + HELP.format("open-semester ")),
+        (["generate", "--scale", "galaxy"],
+         "Nederīga --scale vērtība: izvēlieties small, city vai national."),
+        (["generate", "--seed", "many"],
+         "Nederīga --seed vērtība. Jābūt veselam skaitlim." + HELP.format("generate ")),
+        (["generate", "--sede", "3"],
+         "Nav tādas opcijas: --sede. Varbūt domājāt --scale, --seed, --semester?"
+         + HELP.format("generate ")),
+        (["generate", "--out"], "Opcijai --out jānorāda vērtība." + HELP.format("")),
+        (["collect", "2026/2027-1", "extra"], "Lieki argumenti: extra." + HELP.format("collect ")),
+        (["nonsense"], "Nav tādas komandas: “nonsense”." + HELP.format("")),
     ],
-)
-def test_bad_cli_arguments_are_one_line_and_exit_2(
+)  # fmt: skip
+def test_bad_cli_arguments_are_one_latvian_line_and_exit_2(
     tmp_path: Path, args: list[str], expected: str
 ) -> None:
-    assert expected in _one_line_error(pumpurs(args, tmp_path))
+    assert _one_line_error(pumpurs(args, tmp_path)) == f"pumpurs: {expected}"
+
+
+def test_bad_cli_arguments_in_english_by_setting(tmp_path: Path) -> None:
+    result = pumpurs(["generate", "--seed", "many"], tmp_path, PUMPURS_LANGUAGE="en")
+    assert _one_line_error(result) == (
+        "pumpurs: Invalid value for --seed. It must be a whole number."
+        " Help: pumpurs generate --help"
+    )
 
 
 def test_a_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
