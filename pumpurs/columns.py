@@ -6,7 +6,11 @@ case and surrounding spaces.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
+
+_CAP = "{cap}"
 
 
 @dataclass(frozen=True)
@@ -14,8 +18,21 @@ class Column:
     key: str
     lv: str
     en: str
-    note_lv: str
+    note_lv: str  # may hold {cap}: the programme's monthly EUR cap
     note_en: str
+
+    def note(self, language: str, cap: str) -> str:
+        """Return the template's note for this column, with the monthly cap filled in."""
+        return (self.note_en if language == "en" else self.note_lv).replace(_CAP, cap)
+
+    @cached_property
+    def note_pattern(self) -> re.Pattern[str]:
+        """Match this column's note in either language, written under any cap (normalised)."""
+        spellings = (normalise_header(self.note_lv), normalise_header(self.note_en))
+        parts = [
+            re.escape(text).replace(re.escape(_CAP), r"[\d\s.,\u00a0\u202f]+") for text in spellings
+        ]
+        return re.compile("|".join(f"(?:{part})" for part in parts))
 
 
 PLAN_COLUMNS: tuple[Column, ...] = (
@@ -86,8 +103,8 @@ PLAN_COLUMNS: tuple[Column, ...] = (
         "eur_per_month",
         "EUR mēnesī",
         "EUR per month",
-        "Kompensācijām; kopā ≤ 300 EUR mēnesī",
-        "For compensations; total ≤ 300 EUR a month",
+        "Kompensācijām; kopā ≤ {cap} EUR mēnesī",
+        "For compensations; total ≤ {cap} EUR a month",
     ),
 )
 

@@ -250,7 +250,7 @@ def build_plan_template(
     lists = workbook.create_sheet(_text(language, "sheet_lists"))
     instructions = workbook.create_sheet(_text(language, "sheet_instructions"))
     rows = _continuing_rows(continuing, school.code)
-    _write_plans(plans, rows, language)
+    _write_plans(plans, rows, language, config.programme.monthly_cap_eur)
     blocks = _list_blocks(config, language)
     ranges = _write_lists(lists, blocks)
     last_row = max(LAST_VALIDATED_ROW, FIRST_DATA_ROW + len(rows) + 500)
@@ -282,9 +282,9 @@ def _label(column: Column, language: str) -> str:
     return column.en if language == "en" else column.lv
 
 
-def _note(column: Column, language: str) -> str:
-    """Return a column's note in the language, exactly as intake expects it."""
-    return column.note_en if language == "en" else column.note_lv
+def _note(column: Column, language: str, cap_eur: float) -> str:
+    """Return a column's note in the language, with the programme's monthly cap."""
+    return column.note(language, _shown(cap_eur, language))
 
 
 def _letter(key: str) -> str:
@@ -331,12 +331,12 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _write_plans(sheet: Worksheet, rows: list[list[Any]], language: str) -> None:
+def _write_plans(sheet: Worksheet, rows: list[list[Any]], language: str, cap_eur: float) -> None:
     """Write headers, the notes row and the continuing rows, and lay the sheet out."""
     for index, column in enumerate(PLAN_COLUMNS, start=1):
         header = sheet.cell(row=HEADER_ROW, column=index, value=_label(column, language))
         header.font, header.fill, header.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP_TOP
-        note = sheet.cell(row=NOTES_ROW, column=index, value=_note(column, language))
+        note = sheet.cell(row=NOTES_ROW, column=index, value=_note(column, language, cap_eur))
         note.font, note.fill, note.alignment = _NOTES_FONT, _NOTES_FILL, _WRAP_TOP
     for offset, row in enumerate(rows):
         for index, value in enumerate(row, start=1):

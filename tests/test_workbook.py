@@ -103,7 +103,7 @@ def test_header_row_has_the_latvian_labels_in_order(book: Workbook) -> None:
 
 def test_notes_row_is_exactly_the_notes_and_styled(book: Workbook) -> None:
     sheet = book.worksheets[0]
-    assert _row(sheet, 2) == [column.note_lv for column in PLAN_COLUMNS]
+    assert _row(sheet, 2) == [column.note("lv", "300") for column in PLAN_COLUMNS]
     for index in range(len(PLAN_COLUMNS)):
         cell = sheet.cell(row=2, column=index + 1)
         assert cell.font.i
@@ -199,7 +199,7 @@ def test_english_variant_has_english_sheets_headers_and_lists(
     assert book_en.sheetnames == ["Plans", "Lists", "Instructions"]
     sheet = book_en.worksheets[0]
     assert _row(sheet, 1) == [column.en for column in PLAN_COLUMNS]
-    assert _row(sheet, 2) == [column.note_en for column in PLAN_COLUMNS]
+    assert _row(sheet, 2) == [column.note("en", "300") for column in PLAN_COLUMNS]
     lists, keys, labels = _list_values(book_en, _validation(sheet, "measure").formula1)
     assert lists == "Lists"
     assert keys == list(config.catalogue.measures)
@@ -223,7 +223,7 @@ def test_calamine_reads_the_header_from_the_first_sheet(
     rows = calamine.get_sheet_by_index(0).to_python()
     assert calamine.sheet_names[0] == "Plāni"
     assert rows[0] == [column.lv for column in PLAN_COLUMNS]
-    assert rows[1] == [column.note_lv for column in PLAN_COLUMNS]
+    assert rows[1] == [column.note("lv", "300") for column in PLAN_COLUMNS]
     assert rows[2][KEYS.index("grade")] == 7
     assert len(rows) == 2 + len(continuing)
 

@@ -85,8 +85,8 @@ def _drop_notes_row(body: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFra
     if body.empty:
         return body
     first = body.iloc[0]
-    notes = {c.key: {normalise_header(c.note_lv), normalise_header(c.note_en)} for c in columns}
+    notes = {c.key: c.note_pattern for c in columns}
     filled = {key: normalise_header(value) for key, value in first.items() if value}
-    if filled and all(value in notes[str(key)] for key, value in filled.items()):
+    if filled and all(notes[str(key)].fullmatch(value) for key, value in filled.items()):
         return body.iloc[1:]
     return body

@@ -144,7 +144,7 @@ def test_xlsx_gives_cells_as_people_see_them() -> None:
 
 
 def test_xlsx_header_after_blank_rows_and_a_notes_row_are_handled() -> None:
-    notes = [column.note_lv for column in PLAN_COLUMNS]
+    notes = [column.note("lv", "1 250,50") for column in PLAN_COLUMNS]
     data = ["LV-LIE-006", "S-001", 7, "learning", "Mērķis", "psychologist", None, "T-1", 2, None]
     blank = [None] * len(data)
     content = xlsx([LV_HEADERS, notes, data, blank, data], start_row=3)
@@ -154,14 +154,17 @@ def test_xlsx_header_after_blank_rows_and_a_notes_row_are_handled() -> None:
 
 
 def test_a_row_like_the_notes_but_not_first_is_data() -> None:
-    notes = [column.note_en for column in PLAN_COLUMNS]
+    notes = [column.note("en", "300") for column in PLAN_COLUMNS]
     data = ["LV-LIE-006", "S-001", 7, "learning", "Mērķis", "psychologist"]
     frame = frame_of(read(xlsx([LV_HEADERS, data, notes]), "plani.xlsx"))
     assert frame["row_number"].tolist() == [2, 3]
 
 
-def test_the_template_the_system_sends_reads_back() -> None:
+@pytest.mark.parametrize(("cap", "shown"), [(300, "300"), (1250.5, "1\u00a0250,5")])
+def test_the_template_the_system_sends_reads_back(cap: float, shown: str) -> None:
     config = load_config(REPO / "config")
+    programme = config.programme.model_copy(update={"monthly_cap_eur": cap})
+    config = config.model_copy(update={"programme": programme})
     continuing = pd.DataFrame(
         {
             "pupil_ref": ["P-0012", "R-77"],
@@ -177,6 +180,9 @@ def test_the_template_the_system_sends_reads_back() -> None:
     )
     semester = SemesterCode.parse("2026/2027-1")
     content = build_plan_template(config, "LV-LIE-006", semester, continuing)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    note = sheet.cell(row=2, column=len(PLAN_COLUMNS))
+    assert note.value == f"Kompensācijām; kopā ≤ {shown} EUR mēnesī"
     frame = frame_of(read(content, "IAP_veidne.xlsx"))
     assert frame["row_number"].tolist() == [3, 4]
     assert frame["pupil_ref"].tolist() == ["P-0012", "R-77"]
@@ -256,6 +262,9 @@ def _zip(members: dict[str, bytes]) -> bytes:
 XLSX = xlsx([HEADER_EN.split(","), ROW.split(",")])
 
 
+NOTES_LV = [column.note("lv", "9") for column in PLAN_COLUMNS]
+
+
 @pytest.mark.parametrize(
     ("content", "filename", "problem"),
     [
@@ -278,7 +287,7 @@ XLSX = xlsx([HEADER_EN.split(","), ROW.split(",")])
         (b"Sveiki!\nLudzu skatiet pielikumu.\n", "a.csv", "intake.file.missing_columns"),
         (f"{HEADER_EN}\n".encode(), "a.csv", "intake.file.no_rows"),
         (f"{HEADER_EN}\n,,,\n\n".encode(), "a.csv", "intake.file.no_rows"),
-        (xlsx([LV_HEADERS, [c.note_lv for c in PLAN_COLUMNS]]), "a.xlsx", "intake.file.no_rows"),
+        (xlsx([LV_HEADERS, NOTES_LV]), "a.xlsx", "intake.file.no_rows"),
         (xlsx([]), "a.xlsx", "intake.file.empty"),
     ],
 )
