@@ -10,7 +10,7 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.collect import collect_plan_files
-from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
 from tasks.dashboard import Progress, publish_summary
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -25,13 +25,14 @@ def collect_plans(semester: SemesterParameter | None = None) -> dict[str, Any]:
     report = collect_plan_files(code.code, progress)
     mail = send_mail()
     result = {"semester": code.code, **{k: report[k] for k in COUNTS},
-              **{k: mail[k] for k in ("mail_sent", "mail_failed", "mail_left_queued")}}  # fmt: skip
+              **{k: mail[k] for k in MAIL_COUNTS}}  # fmt: skip
     publish_summary(
         "collect",
         code,
         f"Plānu failu apstrāde {code.code}",
         result,
-        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]],
+        notes=[*(f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]),
+               *mail_notes(mail)],
         tables={"schools": report["schools"], "file-problems": report["file_problems"],
                 "failed-mail": mail["failed_recipients"]},
     )  # fmt: skip

@@ -10,13 +10,12 @@ from prefect import flow
 
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
 from tasks.dashboard import Progress, publish_summary
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
           "plans_evaluated", "plans_continued", "plans_closed", "reports_queued")  # fmt: skip
-MAIL = ("mail_sent", "mail_failed", "mail_left_queued")
 
 
 @flow(
@@ -42,13 +41,14 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, An
         "plans_missing": missing["plans_missing"],
         "schools_missing": missing["schools_missing"],
         "reminders_queued": missing["reminders_queued"],
-        **{k: mail[k] for k in MAIL},
+        **{k: mail[k] for k in MAIL_COUNTS},
     }
     notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
     if missing["plans_missing"] and not missing["overdue"]:
         notes.append(
             "Izvērtējumu iesniegšanas termiņš vēl nav beidzies: atgādinājumi netiek sūtīti."
         )
+    notes += mail_notes(mail)
     publish_summary(
         "evaluate",
         code,

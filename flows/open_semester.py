@@ -9,7 +9,7 @@ from prefect import flow
 
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
 from tasks.dashboard import Progress, publish_summary
 from tasks.semester import open_semester_records, queue_semester_invitations
 
@@ -30,14 +30,14 @@ def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
         "semester_created": opened["semester_created"],
         "plans_carried": opened["plans_carried"],
         "invitations_queued": invitations,
-        **{k: mail[k] for k in ("mail_sent", "mail_failed", "mail_left_queued")},
+        **{k: mail[k] for k in MAIL_COUNTS},
     }
     publish_summary(
         "open-semester",
         code,
         f"Semestris {code.code} atvērts",
         result,
-        notes=[f"Nosūtīt neizdevās: {mail['last_error']}"] if mail["last_error"] else [],
+        notes=mail_notes(mail),
         tables={"failed-mail": mail["failed_recipients"]},
     )
     if mail["mail_left_queued"]:

@@ -10,7 +10,7 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.approvals import approval_overview, ensure_approval_steps, queue_approval_mail
-from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
 from tasks.dashboard import Progress, publish_summary
 
 
@@ -38,14 +38,14 @@ def route_approvals(semester: SemesterParameter | None = None) -> dict[str, Any]
         **{k: v for k, v in routed.items() if not k.endswith("_rows")},
         "pending": pending,
         "decided_today": len(overview["decided-today"]),
-        **{k: mail[k] for k in ("mail_sent", "mail_failed", "mail_left_queued")},
+        **{k: mail[k] for k in MAIL_COUNTS},
     }
     publish_summary(
         "route-approvals",
         code,
         f"Plānu apstiprināšana {code.code}",
         result,
-        notes=[f"Nosūtīt neizdevās: {mail['last_error']}"] if mail["last_error"] else [],
+        notes=mail_notes(mail),
         tables={
             **overview,
             "reminders-sent": routed["reminder_rows"],

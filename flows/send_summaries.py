@@ -13,13 +13,12 @@ from pumpurs.calendar import Phase
 from pumpurs.clock import utcnow
 from pumpurs.report import markdown_images
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MailNotDelivered, prepare, send_mail
+from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
 from tasks.dashboard import Progress, publish_markdown, publish_summary
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
 LEVELS = ("school", "region", "nation")
-MAIL = ("mail_sent", "mail_failed", "mail_left_queued")
 
 
 @flow(
@@ -44,7 +43,7 @@ def send_summaries(
         "figures_changed": figures["figures_changed"],
         **{f"summaries_{level}": report["queued"][level] for level in LEVELS},
         "summaries_sent_before": report["sent_before"],
-        **{k: mail[k] for k in MAIL},
+        **{k: mail[k] for k in MAIL_COUNTS},
     }
     notes = [
         f"Salīdzinājums ar semestri {report['previous']}."
@@ -52,7 +51,7 @@ def send_summaries(
         else "Iepriekšējā semestra rādītāju nav: salīdzinājums netiek rādīts.",
         *(["Atkārtota izsūtīšana (force): visi kopsavilkumi nosūtīti vēlreiz."] if force else []),
         *(f"Kopsavilkumu nav kam sūtīt: {unit}" for unit in report["without_recipient"]),
-        *([f"Nosūtīt neizdevās: {mail['last_error']}"] if mail["last_error"] else []),
+        *mail_notes(mail),
     ]
     tables = {"regions": report["regions"], "schools": report["schools"],
               "failed-mail": mail["failed_recipients"]}  # fmt: skip

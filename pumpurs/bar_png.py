@@ -8,13 +8,14 @@ Sizes follow the matplotlib version they replace: inches at `DPI` pixels, the fo
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import matplotlib
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 DPI = 200
 FONT_POINTS = 10
@@ -22,7 +23,7 @@ BAR_SHARE = 0.62  # of each row's height
 ROOM_FOR_TEXT = 1.28  # the axis runs to 128% of the longest bar, so its text fits
 TEXT = "#1f2933"
 AXIS = "#9aa5b1"
-COLOURS_IN_PALETTE = 64
+TEXT_SHADES = 10  # anti-aliased text: shades from the text's colour to the white behind it
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,20 @@ class Bars:
     texts: Sequence[str]
 
 
-@cache
+_local = threading.local()
+
+
 def font() -> ImageFont.FreeTypeFont:
-    """Return DejaVu Sans (it ships with matplotlib and has every Latvian letter)."""
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return ImageFont.truetype(str(path), round(FONT_POINTS * DPI / 72))
+    """Return DejaVu Sans (it ships with matplotlib and has every Latvian letter).
+
+    One per thread: a FreeType face must not render in two threads at once, and Pillow lets
+    go of the interpreter lock while it renders, so charts can be drawn in threads.
+    """
+    loaded: ImageFont.FreeTypeFont | None = getattr(_local, "font", None)
+    if loaded is None:
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+        loaded = _local.font = ImageFont.truetype(str(path), round(FONT_POINTS * DPI / 72))
+    return loaded
 
 
 def px(inches: float) -> int:
@@ -75,10 +85,25 @@ def draw_bars(bars: Bars, width_inches: float, colours: Sequence[str]) -> bytes:
     if legend:
         _legend(canvas, bars.names, colours, (pad, bottom + pad + px(0.1)))
     buffer = io.BytesIO()
-    # A few colours and their anti-aliased edges: a palette image is a third of the bytes and
-    # quicker to compress than full colour.
-    image.quantize(COLOURS_IN_PALETTE, method=Image.Quantize.FASTOCTREE).save(buffer, "PNG")
+    # A few colours and the shades of anti-aliased text: a palette image is a third of the bytes
+    # and quicker to compress than full colour. The palette is known beforehand (only text is
+    # anti-aliased, always on white), so mapping onto it is cheap; finding one is not.
+    image.quantize(palette=palette(tuple(colours)), dither=Image.Dither.NONE).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+@cache
+def palette(colours: tuple[str, ...]) -> Image.Image:
+    """Return the palette of a chart: white, the axis, the bars, and text shaded onto white."""
+    white, text = (255, 255, 255), ImageColor.getrgb(TEXT)
+    shades = [
+        tuple(round(w + (t - w) * step / TEXT_SHADES) for w, t in zip(white, text, strict=True))
+        for step in range(1, TEXT_SHADES + 1)
+    ]
+    rgb = [white, ImageColor.getrgb(AXIS), *(ImageColor.getrgb(c) for c in colours), *shades]
+    image = Image.new("P", (1, 1))
+    image.putpalette([value for colour in rgb for value in colour[:3]])
+    return image
 
 
 def _legend(

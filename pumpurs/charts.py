@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpurs.bar_png import Bars, draw_bars
-from pumpurs.i18n import fmt_number, fmt_percent, translate
+from pumpurs.i18n import translate
+from pumpurs.render import fmt_number, fmt_percent
 from pumpurs.summary_content import GROUPS
 
 WIDTH_INCHES = 6.0  # 600 px wide in the email at 100 px per inch; drawn at twice that

@@ -22,7 +22,7 @@ from pumpurs.columns import EVALUATION_COLUMNS
 from pumpurs.config import Config
 from pumpurs.evaluation import planned_measures, semester_plans
 from pumpurs.i18n import translate
-from pumpurs.mail import Attachment, queue
+from pumpurs.mail import Attachment, Outgoing, queue_many
 from pumpurs.models import OutboxMessage, PlanStatus
 from pumpurs.render import render_email
 from pumpurs.semester import SemesterCode
@@ -59,6 +59,7 @@ def remind_missing(
     sent_before = set(session.scalars(
         select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
     ))  # fmt: skip
+    outgoing: list[tuple[int, Outgoing]] = []  # (row of the table, its reminder)
     for school_code, group in missing.groupby("school_code", sort=True):
         key, school = reminder_key(code, str(school_code)), config.school(str(school_code))
         state = "not_due"
@@ -71,10 +72,9 @@ def remind_missing(
             name = "izvertejums" if language == "lv" else "evaluation"
             template = Attachment(f"{name}_{school_code}_{code.folder}.csv", "text/csv",
                                   prefilled_csv(session, group, language))  # fmt: skip
-            if queue(session, key=key, kind=KIND, to=school.coordinator.email, email=email,
-                     attachments=[template]):  # fmt: skip
-                report.reminders_queued += 1
-                state = "sent"
+            outgoing.append((len(report.table), Outgoing(key, KIND, school.coordinator.email,
+                                                          email, [template])))  # fmt: skip
+            state = "sent"
         refs = group["pupil_ref"].tolist()
         shown = ", ".join(refs[:PUPILS_LISTED]) + (
             f" … (+{len(refs) - PUPILS_LISTED})" if len(refs) > PUPILS_LISTED else ""
@@ -84,6 +84,12 @@ def remind_missing(
             "deadline": semester.evaluation_deadline.isoformat(),
             "reminder": translate(f"evaluation.reminder.{state}", language),
         })  # fmt: skip
+    queued = queue_many(session, [message for _, message in outgoing])
+    for row, message in outgoing:
+        if message.key in queued:
+            report.reminders_queued += 1
+        else:  # another run queued it meanwhile
+            report.table[row]["reminder"] = translate("evaluation.reminder.earlier", language)
     report.schools_missing = len(report.table)
     return report
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pumpurs.config import Config
 from pumpurs.inbox import InboxFile
 from pumpurs.intake_run import ROW, Accounting, Batch, IntakeKind
-from pumpurs.mail import Attachment, queue
+from pumpurs.mail import Attachment, Outgoing, queue_many
 from pumpurs.privacy import mask
 from pumpurs.render import render_email
 from pumpurs.semester import SemesterCode
@@ -33,7 +33,7 @@ def queue_reports(
     plans: Mapping[str, Mapping[str, int]],
 ) -> int:
     """Queue one report per school that sent files; `plans` gives each school's plan counts."""
-    queued = 0
+    outgoing: list[Outgoing] = []
     # Split once: filtering the whole batch for each of 600 schools would cost minutes.
     rejected_by_school = dict(tuple(rejections.groupby("folder_school", sort=False)))
     rows_by_school = dict(tuple(batch.rows.groupby("folder_school", sort=False)))
@@ -67,9 +67,9 @@ def queue_reports(
         files_key = "+".join(sorted(f.sha256[:12] for f in mine))
         prefix = batch.kind.mail_kind.replace("_", "-")
         key = f"{prefix}:{code.code}:{school_code}:{files_key}"
-        queued += queue(session, key=key, kind=batch.kind.mail_kind, to=school.coordinator.email,
-                        email=email, attachments=attachments)  # fmt: skip
-    return queued
+        outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,
+                                 attachments))  # fmt: skip
+    return len(queue_many(session, outgoing))
 
 
 def _file_line(item: InboxFile, batch: Batch, counted: Accounting, language: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs import lifecycle
 from pumpurs.config import Config
-from pumpurs.mail import Attachment, queue
+from pumpurs.mail import Attachment, Outgoing, queue_many
 from pumpurs.models import (
     Plan,
     PlanMeasure,
@@ -120,7 +120,7 @@ def queue_invitations(
     language = str(settings.language)
     continuing = continuing_rows(session, semester.id)
     by_school = dict(tuple(continuing.groupby("school_code"))) if not continuing.empty else {}
-    queued = 0
+    outgoing: list[Outgoing] = []
     for school in config.schools:
         key = f"invitation:{code.code}:{school.code}"
         rows = by_school.get(school.code, continuing.iloc[0:0])
@@ -139,12 +139,10 @@ def queue_invitations(
         workbook = build_plan_template(
             config, school.code, code, rows, language, semester.submission_deadline
         )
-        queued += queue(
-            session,
-            key=key,
-            kind="invitation",
-            to=school.coordinator.email,
-            email=email,
-            attachments=[Attachment(filename, XLSX, workbook)],
-        )
-    return queued
+        outgoing.append(
+            Outgoing(
+                key, "invitation", school.coordinator.email, email,
+                [Attachment(filename, XLSX, workbook)],
+            )
+        )  # fmt: skip
+    return len(queue_many(session, outgoing))

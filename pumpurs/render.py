@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,27 @@ def environment(language: str) -> Environment:
     )
     env.globals["language"] = language
     env.globals["t"] = lambda message_id, **params: i18n.translate(message_id, language, **params)
-    env.filters["number"] = lambda value, digits=1: i18n.fmt_number(value, language, digits)
-    env.filters["percent"] = lambda value, digits=0: i18n.fmt_percent(value, language, digits)
+    env.filters["number"] = lambda value, digits=1: fmt_number(value, language, digits)
+    env.filters["percent"] = lambda value, digits=0: fmt_percent(value, language, digits)
     env.filters["date"] = lambda value: i18n.fmt_date(value, language)
     env.filters["day"] = lambda value: i18n.fmt_day(value, language)
     env.filters["plural"] = lambda count, one, many: i18n.plural(count, one, many, language)
     return env
+
+
+@lru_cache(maxsize=1 << 16)
+def fmt_number(value: float | int, language: str = "lv", digits: int = 1) -> str:
+    """Return `i18n.fmt_number`, remembered: a summary run formats the same numbers 100,000 times.
+
+    Babel takes ~70 µs a number; equal numbers format alike whatever their type (1 and 1.0).
+    """
+    return i18n.fmt_number(value, language, digits)
+
+
+@lru_cache(maxsize=1 << 16)
+def fmt_percent(share: float, language: str = "lv", digits: int = 0) -> str:
+    """Return `i18n.fmt_percent`, remembered (see `fmt_number`)."""
+    return i18n.fmt_percent(share, language, digits)
 
 
 @dataclass(frozen=True)

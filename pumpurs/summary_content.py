@@ -12,8 +12,9 @@ from typing import Any
 
 from pumpurs.config import Catalogue, Config
 from pumpurs.figures import BINS, NATION, OUTCOMES, compare_figures
-from pumpurs.i18n import fmt_number, fmt_percent, plural, translate
+from pumpurs.i18n import plural, translate
 from pumpurs.models import PlanStatus
+from pumpurs.render import fmt_number, fmt_percent
 
 Figures = Mapping[tuple[str, str], dict[str, Any]]
 CHILD_LEVEL = {"region": "school", "nation": "region"}

@@ -4,14 +4,15 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pumpurs.clock import utcnow
 from pumpurs.context import Context
-from pumpurs.mail import Attachment, deliver, queue
-from pumpurs.models import OutboxMessage
+from pumpurs.mail import Attachment, Outgoing, _insert_new, deliver, queue, queue_many
+from pumpurs.models import OutboxAttachment, OutboxMessage
 from pumpurs.render import RenderedEmail, render_email
 from pumpurs.smtp_sink import SmtpSink
+from tasks.common import mail_notes
 
 TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 
@@ -105,12 +106,80 @@ def test_a_message_another_sender_is_sending_is_not_left_queued(
         assert first is not None
         first.claim_token, first.claimed_until = "other", utcnow() + dt.timedelta(minutes=5)
     report = deliver(context.sessions, context.settings)
-    assert (report.sent, report.left_queued) == (1, 0)
+    assert (report.sent, report.left_queued, report.claimed_elsewhere) == (1, 0, 1)
     assert _statuses(context) == ["queued", "sent"]
     smtp.stop()
     _queue_one(context, 9)
     down = deliver(context.sessions, context.settings, retry_delays=[0.01])
     assert (down.sent, down.left_queued) == (0, 1)  # the one it could not send, not the other's
+
+
+def test_a_killed_senders_claim_is_reported_until_its_lease_runs_out(
+    context: Context, smtp: SmtpSink
+) -> None:
+    _queue(context, 3)
+    with context.sessions.begin() as session:  # a sender killed after claiming two
+        for message in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id).limit(2)):
+            message.claim_token, message.claimed_until = (
+                "killed",
+                utcnow() + dt.timedelta(minutes=5),
+            )
+    report = deliver(context.sessions, context.settings)
+    assert (report.sent, report.left_queued, report.claimed_elsewhere) == (1, 0, 2)
+    assert report.as_dict()["mail_claimed_elsewhere"] == 2
+    (note,) = mail_notes({**report.as_dict(), "last_error": None})
+    assert "cits sūtītājs: 2" in note
+    with context.sessions.begin() as session:  # the lease runs out
+        for message in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.claim_token.is_not(None))
+        ):
+            message.claimed_until = utcnow() - dt.timedelta(seconds=1)
+    again = deliver(context.sessions, context.settings)
+    assert (again.sent, again.claimed_elsewhere) == (2, 0)
+    assert mail_notes({**again.as_dict(), "last_error": None}) == []
+    assert sorted(r.recipients[0] for r in smtp.received) == [
+        f"school{n}@pumpurs.example" for n in range(3)
+    ]
+
+
+def _outgoing(n: int, files: int = 1) -> Outgoing:
+    attachments = [
+        Attachment(f"{n}-{i}.png", "image/png", bytes([n, i]), f"c{i}@p") for i in range(files)
+    ]
+    return Outgoing(f"test:{n}", "test", f"school{n}@pumpurs.example", _email(n), attachments)
+
+
+def test_a_batch_is_queued_at_once_and_only_what_is_new(context: Context) -> None:
+    _queue(context, 2)  # test:0 and test:1 are there already
+    with context.sessions.begin() as session:
+        batch = [_outgoing(1), _outgoing(2, files=2), _outgoing(3, files=0), _outgoing(2)]
+        assert queue_many(session, batch) == {"test:2", "test:3"}
+        assert queue_many(session, batch) == set()
+    with context.sessions() as session:
+        messages = {m.dedupe_key: m for m in session.scalars(select(OutboxMessage))}
+        assert sorted(messages) == ["test:0", "test:1", "test:2", "test:3"]
+        assert [a.filename for a in messages["test:1"].attachments] == ["a.csv"]  # untouched
+        assert [(a.filename, a.content) for a in messages["test:2"].attachments] == [
+            ("2-0.png", b"\x02\x00"),
+            ("2-1.png", b"\x02\x01"),
+        ]
+        assert messages["test:3"].attachments == [] and messages["test:2"].status == "queued"
+        assert len({m.message_id for m in messages.values()}) == 4
+
+
+def test_a_key_another_run_queued_after_the_lookup_is_skipped_not_doubled(
+    context: Context,
+) -> None:
+    # As if another run committed test:5 between this run's lookup of known keys and its insert.
+    _queue_one(context, 5)
+    with context.sessions.begin() as session:
+        assert _insert_new(session, [_outgoing(5, files=2), _outgoing(6)], "pumpurs.local") == {
+            "test:6"
+        }
+    with context.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+        files = session.scalars(select(OutboxAttachment.filename).order_by(OutboxAttachment.id))
+        assert list(files) == ["6-0.png"]  # none of the skipped message's attachments
 
 
 def _queue_one(ctx: Context, n: int) -> None:

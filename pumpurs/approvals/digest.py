@@ -22,7 +22,7 @@ from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pe
 from pumpurs.approvals.views import BATCH, PlanView, plan_views
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
-from pumpurs.mail import queue
+from pumpurs.mail import Outgoing, queue_many
 from pumpurs.models import ApprovalStep
 from pumpurs.render import render_email
 from pumpurs.semester import SemesterCode
@@ -112,7 +112,7 @@ def _queue_lists(
     run: _Run, flagged: pd.DataFrame, kind: str, day: str = ""
 ) -> list[dict[str, Any]]:
     """Queue one `kind` email per approver listing their flagged plans; return a row per email."""
-    rows = []
+    rows, outgoing = [], []
     for approver, group in flagged.groupby("approver_email"):
         items = _items(group, run.views, run.links)
         email = render_email(
@@ -127,16 +127,16 @@ def _queue_lists(
             expires_on=run.expires_on,
         )
         key = _key(kind.replace("_", "-"), run.semester, str(approver), group["step_id"], day)
-        queued = queue(run.session, key=key, kind=kind, to=str(approver), email=email)
-        rows.append({"approver": approver, "plans": len(group), "queued": queued})
-    return rows
+        outgoing.append(Outgoing(key, kind, str(approver), email))
+        rows.append({"approver": approver, "plans": len(group)})
+    return _queued(run.session, rows, outgoing)
 
 
 def _queue_escalations(
     run: _Run, flagged: pd.DataFrame, escalation_days: int
 ) -> list[dict[str, Any]]:
     """Queue one email per escalation contact listing the overdue plans of their regions."""
-    rows = []
+    rows, outgoing = [], []
     for contact, group in flagged.groupby("escalation_email"):
         email = render_email(
             "escalation",
@@ -148,10 +148,19 @@ def _queue_escalations(
             semester=run.semester,
         )
         key = _key("approval-escalation", run.semester, str(contact), group["step_id"], run.today)
-        queued = queue(run.session, key=key, kind="escalation", to=str(contact), email=email)
+        outgoing.append(Outgoing(key, "escalation", str(contact), email))
         regions = ", ".join(sorted(set(group["region_name"])))
-        rows.append({"contact": contact, "regions": regions, "plans": len(group), "queued": queued})
-    return rows
+        rows.append({"contact": contact, "regions": regions, "plans": len(group)})
+    return _queued(run.session, rows, outgoing)
+
+
+def _queued(
+    session: Session, rows: list[dict[str, Any]], outgoing: list[Outgoing]
+) -> list[dict[str, Any]]:
+    """Queue the batch at once; mark each row with whether its email was queued now."""
+    queued = queue_many(session, outgoing)
+    pairs = zip(rows, outgoing, strict=True)
+    return [row | {"queued": message.key in queued} for row, message in pairs]
 
 
 def queue_route_mail(
