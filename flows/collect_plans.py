@@ -10,8 +10,8 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.collect import collect_plan_files
-from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
-from tasks.dashboard import Progress, publish_summary
+from tasks.common import prepare, send_mail
+from tasks.dashboard import Progress, finish_run, text
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
           "plans_new", "plans_revised", "plans_unchanged", "reports_queued")  # fmt: skip
@@ -21,24 +21,20 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
 def collect_plans(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Collect the semester's new plan files (the calendar's current semester if none given)."""
     code = SemesterCode.parse(prepare(semester, Phase.COLLECT))
-    progress = Progress("collect", code, f"Plānu failu apstrāde, {code.code}")
+    title = text("dashboard.collect.title", code=code.code)
+    progress = Progress("collect", code, title)
     report = collect_plan_files(code.code, progress)
     mail = send_mail()
-    result = {"semester": code.code, **{k: report[k] for k in COUNTS},
-              **{k: mail[k] for k in MAIL_COUNTS}}  # fmt: skip
-    publish_summary(
+    counts = {"semester": code.code, **{k: report[k] for k in COUNTS}}
+    return finish_run(
         "collect",
         code,
-        f"Plānu failu apstrāde {code.code}",
-        result,
-        notes=[*(f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]),
-               *mail_notes(mail)],
-        tables={"schools": report["schools"], "file-problems": report["file_problems"],
-                "failed-mail": mail["failed_recipients"]},
-    )  # fmt: skip
-    if mail["mail_left_queued"]:
-        raise MailNotDelivered(mail)
-    return result
+        title,
+        counts,
+        mail,
+        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]],
+        tables={"schools": report["schools"], "file-problems": report["file_problems"]},
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from prefect import flow
 
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
-from tasks.dashboard import Progress, publish_summary
+from tasks.common import prepare, send_mail
+from tasks.dashboard import Progress, finish_run, text
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -26,7 +26,8 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
 def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Evaluate the semester (the latest one that has ended if none is given)."""
     code = SemesterCode.parse(prepare(semester, Phase.EVALUATE))
-    progress = Progress("evaluate", code, f"Semestra {code.code} izvērtēšana")
+    title = text("dashboard.evaluate.title", code=code.code)
+    progress = Progress("evaluate", code, title)
     report = evaluate_files(code.code, progress)
     figures = refresh_semester_figures(code.code)
     progress.update(70)
@@ -34,34 +35,20 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, An
     progress.update(80)
     mail = send_mail()
     progress.update(100)
-    result = {
+    counts = {
         "semester": code.code,
         **{k: report[k] for k in COUNTS},
         "figures_changed": figures["figures_changed"],
         "plans_missing": missing["plans_missing"],
         "schools_missing": missing["schools_missing"],
         "reminders_queued": missing["reminders_queued"],
-        **{k: mail[k] for k in MAIL_COUNTS},
     }
     notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
     if missing["plans_missing"] and not missing["overdue"]:
-        notes.append(
-            "Izvērtējumu iesniegšanas termiņš vēl nav beidzies: atgādinājumi netiek sūtīti."
-        )
-    notes += mail_notes(mail)
-    publish_summary(
-        "evaluate",
-        code,
-        f"Semestra {code.code} izvērtēšana",
-        result,
-        notes=notes,
-        tables={"schools": report["schools"], "missing-evaluations": missing["table"],
-                "flags": figures["flags"], "file-problems": report["file_problems"],
-                "failed-mail": mail["failed_recipients"]},
-    )  # fmt: skip
-    if mail["mail_left_queued"]:
-        raise MailNotDelivered(mail)
-    return result
+        notes.append(text("dashboard.evaluate.not_overdue"))
+    tables = {"schools": report["schools"], "missing-evaluations": missing["table"],
+              "flags": figures["flags"], "file-problems": report["file_problems"]}  # fmt: skip
+    return finish_run("evaluate", code, title, counts, mail, notes, tables)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from prefect import flow
 
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
-from tasks.dashboard import Progress, publish_summary
+from tasks.common import prepare, send_mail
+from tasks.dashboard import Progress, finish_run, text
 from tasks.semester import open_semester_records, queue_semester_invitations
 
 
@@ -18,31 +18,21 @@ from tasks.semester import open_semester_records, queue_semester_invitations
 def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Open the semester (the calendar's current one if none is given)."""
     code = SemesterCode.parse(prepare(semester, Phase.OPEN))
-    progress = Progress("open-semester", code, f"Semestra {code.code} atvēršana")
+    progress = Progress("open-semester", code, text("dashboard.open.progress", code=code.code))
     opened = open_semester_records(code.code)
     progress.update(30)
     invitations = queue_semester_invitations(code.code)
     progress.update(60)
     mail = send_mail()
     progress.update(100)
-    result = {
+    counts = {
         "semester": code.code,
         "semester_created": opened["semester_created"],
         "plans_carried": opened["plans_carried"],
         "invitations_queued": invitations,
-        **{k: mail[k] for k in MAIL_COUNTS},
     }
-    publish_summary(
-        "open-semester",
-        code,
-        f"Semestris {code.code} atvērts",
-        result,
-        notes=mail_notes(mail),
-        tables={"failed-mail": mail["failed_recipients"]},
-    )
-    if mail["mail_left_queued"]:
-        raise MailNotDelivered(mail)
-    return result
+    title = text("dashboard.open.title", code=code.code)
+    return finish_run("open-semester", code, title, counts, mail)
 
 
 if __name__ == "__main__":

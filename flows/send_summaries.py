@@ -13,8 +13,8 @@ from pumpurs.calendar import Phase
 from pumpurs.clock import utcnow
 from pumpurs.report import markdown_images
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import MAIL_COUNTS, MailNotDelivered, mail_notes, prepare, send_mail
-from tasks.dashboard import Progress, publish_markdown, publish_summary
+from tasks.common import prepare, send_mail
+from tasks.dashboard import Progress, finish_run, publish_markdown, text
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
@@ -30,38 +30,35 @@ def send_summaries(
 ) -> dict[str, Any]:
     """Send each summary once, or again if forced (default: the latest evaluated semester)."""
     code = SemesterCode.parse(prepare(semester, Phase.SUMMARIES))
-    title = f"Semestra {code.code} kopsavilkumi"
+    title = text("dashboard.summaries.title", code=code.code)
     progress = Progress("summaries", code, title)
     figures = refresh_semester_figures(code.code)
     progress.update(20)
     suffix = f"forced-{flow_run.id or utcnow().strftime('%Y%m%dT%H%M%S')}" if force else None
     report = queue_semester_summaries(code.code, suffix, progress)
+    charts = [(chart["title"], chart["png"]) for chart in report["charts"]]
+    figures_title = text("dashboard.summaries.figures", code=code.code)
+    markdown = markdown_images(figures_title, report["headline"], charts)
+    publish_markdown("summaries", code, "charts", markdown,
+                     text("dashboard.summaries.charts", title=title))  # fmt: skip
     mail = send_mail()
     progress.update(100)
-    result: dict[str, Any] = {
+    counts: dict[str, Any] = {
         "semester": code.code,
         "figures_changed": figures["figures_changed"],
         **{f"summaries_{level}": report["queued"][level] for level in LEVELS},
         "summaries_sent_before": report["sent_before"],
-        **{k: mail[k] for k in MAIL_COUNTS},
     }
     notes = [
-        f"Salīdzinājums ar semestri {report['previous']}."
+        *report["headline"],
+        text("dashboard.summaries.previous", previous=report["previous"])
         if report["previous"]
-        else "Iepriekšējā semestra rādītāju nav: salīdzinājums netiek rādīts.",
-        *(["Atkārtota izsūtīšana (force): visi kopsavilkumi nosūtīti vēlreiz."] if force else []),
-        *(f"Kopsavilkumu nav kam sūtīt: {unit}" for unit in report["without_recipient"]),
-        *mail_notes(mail),
+        else text("dashboard.summaries.no_previous"),
+        *([text("dashboard.summaries.forced")] if force else []),
+        *(text("dashboard.summaries.no_recipient", unit=u) for u in report["without_recipient"]),
     ]
-    tables = {"regions": report["regions"], "schools": report["schools"],
-              "failed-mail": mail["failed_recipients"]}  # fmt: skip
-    publish_summary("summaries", code, title, result, [*report["headline"], *notes], tables)
-    charts = [(chart["title"], chart["png"]) for chart in report["charts"]]
-    markdown = markdown_images(f"Semestra {code.code} rādītāji", report["headline"], charts)
-    publish_markdown("summaries", code, "charts", markdown, f"{title}: grafiki")
-    if mail["mail_left_queued"]:
-        raise MailNotDelivered(mail)
-    return result
+    tables = {"regions": report["regions"], "schools": report["schools"]}
+    return finish_run("summaries", code, title, counts, mail, notes, tables)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prefect import task
@@ -9,7 +10,7 @@ from prefect import task
 from pumpurs.calendar import Phase, resolve_semester
 from pumpurs.clock import today_riga
 from pumpurs.context import context, load_context
-from pumpurs.mail import CLAIM_SECONDS, deliver
+from pumpurs.mail import deliver
 from pumpurs.semester import SemesterCode
 from tasks import IO_RETRIES
 
@@ -17,22 +18,10 @@ MAIL_COUNTS = ("mail_sent", "mail_failed", "mail_left_queued", "mail_claimed_els
 """The counts of `send_mail` each flow's result and run summary show."""
 
 
-def mail_notes(mail: dict[str, Any]) -> list[str]:
-    """Return the run summary's notes on the mail: what failed, what another sender holds."""
-    notes = [f"Nosūtīt neizdevās: {mail['last_error']}"] if mail["last_error"] else []
-    if mail["mail_claimed_elsewhere"]:
-        notes.append(
-            f"Ziņas, ko šobrīd rezervējis cits sūtītājs: {mail['mail_claimed_elsewhere']}. "
-            "Ja tas tās nenosūta (piemēram, tika pārtraukts), tās nosūtīs nākamā palaišana, "
-            f"kad rezervācija beigsies (ne vēlāk kā pēc {CLAIM_SECONDS // 60} min)."
-        )
-    return notes
-
-
 class MailNotDelivered(RuntimeError):
     """Some messages could not be sent now; they stay queued and go out on the next run."""
 
-    def __init__(self, mail: dict[str, Any]) -> None:
+    def __init__(self, mail: Mapping[str, Any]) -> None:
         super().__init__(f"{mail['mail_left_queued']} messages stay queued ({mail['last_error']})")
 
 

@@ -13,13 +13,56 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from pumpurs.context import current_settings
+from pumpurs.i18n import translate
+from pumpurs.mail import CLAIM_SECONDS
 from pumpurs.report import markdown_summary
 from pumpurs.semester import SemesterCode
+from tasks.common import MAIL_COUNTS, MailNotDelivered
 
 
 def artifact_key(flow: str, semester: SemesterCode, part: str) -> str:
     """Return a stable lowercase-dash key, e.g. `collect-2026-2027-1-summary`."""
     return f"{flow}-{semester.folder}-{part}".lower()
+
+
+def text(message_id: str, **params: Any) -> str:
+    """Return a dashboard text in the language the settings ask for."""
+    return translate(message_id, current_settings().language, **params)
+
+
+def mail_notes(mail: Mapping[str, Any]) -> list[str]:
+    """Return the run summary's notes on the mail: what failed, what another sender holds."""
+    notes = [text("dashboard.mail.failed", error=mail["last_error"])] if mail["last_error"] else []
+    if mail["mail_claimed_elsewhere"]:
+        notes.append(
+            text(
+                "dashboard.mail.claimed_elsewhere",
+                count=mail["mail_claimed_elsewhere"],
+                minutes=CLAIM_SECONDS // 60,
+            )
+        )
+    return notes
+
+
+def finish_run(
+    flow: str,
+    semester: SemesterCode,
+    title: str,
+    counts: Mapping[str, Any],
+    mail: Mapping[str, Any],
+    notes: Iterable[str] = (),
+    tables: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """End a flow run the same way in every flow: the counts with the mail's, the summary and
+    tables published (with any refused addresses), and the run failed when mail stayed queued
+    (it goes out with the next run). Return the run's result."""
+    result = {**counts, **{key: mail[key] for key in MAIL_COUNTS}}
+    tables = {**(tables or {}), "failed-mail": mail["failed_recipients"]}
+    publish_summary(flow, semester, title, result, [*notes, *mail_notes(mail)], tables)
+    if mail["mail_left_queued"]:
+        raise MailNotDelivered(mail)
+    return result
 
 
 def publish_summary(

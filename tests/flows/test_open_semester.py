@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.open_semester import open_semester
-from pumpurs.context import Context
+from pumpurs.context import Context, use_settings
 from pumpurs.models import (
     Plan,
     PlanMeasure,
@@ -19,6 +19,7 @@ from pumpurs.models import (
     School,
 )
 from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
 from pumpurs.smtp_sink import SmtpSink
 from pumpurs.store import ensure_semester
 from tasks.common import MailNotDelivered
@@ -143,3 +144,17 @@ def test_the_run_publishes_keyed_artifacts(context: Context, smtp: SmtpSink) -> 
     assert by_key["progress"].get("data") == 100.0
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("lv", "# Semestris 2026/2027-1 atvērts"), ("en", "# Semester 2026/2027-1 opened")],
+)
+def test_the_run_summary_speaks_the_configured_language(
+    mail_settings: Settings, language: str, title: str
+) -> None:
+    with use_settings(mail_settings.model_copy(update={"language": language})):
+        open_semester("2026/2027-1")
+    summary = latest_artifact("open-semester-2026-2027-1-summary")
+    assert str(summary["data"]).startswith(title + "\n"), summary["data"]
+    assert summary["description"] == title.removeprefix("# ")
