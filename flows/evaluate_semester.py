@@ -15,7 +15,8 @@ from tasks.dashboard import Progress, finish_run, text
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
-          "plans_evaluated", "plans_continued", "plans_closed", "reports_queued")  # fmt: skip
+          "plans_evaluated", "plans_corrected", "plans_unchanged", "plans_continued",
+          "plans_closed", "reports_queued")  # fmt: skip
 
 
 @flow(

@@ -1,10 +1,13 @@
 """Match accepted evaluation rows to the semester's plans, and reject what cannot be evaluated.
 
 A row is matched by (school_code, pupil_ref) to the pupil's plan of the semester, then by
-(measure, subject) to a measure of the plan's current revision. Only approved (active) plans
-are evaluated. A pupil's evaluation comes from one file; with `partial_acceptance` off (the
-default) one rejected row rejects the whole evaluation of that pupil in that file, so a plan is
-never evaluated from part of its rows (an evaluation is final).
+(measure, subject) to a measure of the plan's current revision. Approved (active) plans are
+evaluated; a plan evaluated in an earlier run is corrected: the new file replaces its
+evaluation, unless the plan has already been carried into a later semester. A pupil's
+evaluation comes from one file of the run (the first that has it); with `partial_acceptance`
+off (the default) one rejected row rejects the whole evaluation of that pupil in that file, so
+a plan is never evaluated from part of its rows, and a correction must give every measure of
+the plan, since it replaces the whole evaluation.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pumpurs.privacy import mask
 PUPIL = ["school_code", "pupil_ref"]
 FILE_PUPIL = ["file", "pupil_ref"]
 DONE = {PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED}
+"""Statuses of an evaluated plan: a new file for it is a correction."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,8 +51,10 @@ def match_rows(
     """Match `accepted` rows to `plans` and their `planned` measures; reject the rest.
 
     `rejected`: the batch's rejections so far (to reject the rest of those pupils' rows);
-    `plans`: plan_id, school_code, pupil_ref, status of the semester's plans;
-    `planned`: plan_id, measure, subject of the approved plans' current revisions;
+    `plans`: plan_id, school_code, pupil_ref, status of the semester's plans, and whether
+    each is `evaluated` (has a stored evaluation) and `carried` (into a later semester);
+    `planned`: plan_id, measure, subject of the current revisions of the plans to evaluate
+    (approved ones, and evaluated ones that may be corrected);
     `files`: the batch's file labels in the order they were read (the first file wins).
     """
     texts = _Texts(config, language)
@@ -56,14 +62,19 @@ def match_rows(
     rows = accepted.assign(subject=accepted["subject"].astype("object"))
     rows, bad = _in_two_files(rows, files, texts)
     found.append(bad)
-    rows = rows.merge(plans[["plan_id", *PUPIL, "status"]], on=PUPIL, how="left")
+    known = plans.assign(**{c: plans.get(c, False) for c in ("evaluated", "carried")})
+    rows = rows.merge(known[["plan_id", *PUPIL, "status", "evaluated", "carried"]], on=PUPIL,
+                      how="left")  # fmt: skip
     no_plan, done = rows["plan_id"].isna(), rows["status"].isin(list(DONE))
+    carried = done & rows["carried"].eq(True)
+    final = done & ~carried & rows["evaluated"].ne(True)  # no evaluation to correct
     waiting = ~no_plan & ~done & rows["status"].ne(PlanStatus.APPROVED)
-    for rule, hits in (("no_plan", no_plan), ("plan_already_evaluated", done),
+    for rule, hits in (("no_plan", no_plan), ("plan_already_carried", carried),
+                       ("plan_already_evaluated", final),
                        ("plan_not_approved", waiting)):  # fmt: skip
         column = "pupil_ref" if rule == "no_plan" else None
         found.append(rejection_frame(rows[hits], rule, texts.messages(rule, rows[hits]), column))
-    rows = rows[~(no_plan | done | waiting)]
+    rows = rows[~(no_plan | carried | final | waiting)]
     rows = rows.assign(plan_id=rows["plan_id"].astype("int64"))
     rows, bad = _not_in_plan(rows, planned, texts)
     found.append(bad)
@@ -73,11 +84,14 @@ def match_rows(
     if not config.programme.partial_acceptance:
         rows, bad = _whole_plans(rows, so_far, texts)
         found.append(bad)
+        rows, bad = _incomplete_corrections(rows, planned, texts)
+        found.append(bad)
     frames = [f for f in found if not f.empty]
     rejections = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECTION_COLUMNS)
     )
-    return Matched(rows.drop(columns=["status"]).reset_index(drop=True), rejections)
+    kept = rows.drop(columns=["status", "evaluated", "carried"])
+    return Matched(kept.reset_index(drop=True), rejections)
 
 
 def _in_two_files(
@@ -139,6 +153,31 @@ def _whole_plans(
     hits = rows.index.isin(bad.index)
     return rows[~hits], rejection_frame(bad, "plan_rejected",
                                         texts.messages("plan_rejected", bad))  # fmt: skip
+
+
+def _incomplete_corrections(
+    rows: pd.DataFrame, planned: pd.DataFrame, texts: _Texts
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reject a correction that leaves out a measure of the plan.
+
+    A correction replaces the whole evaluation: a measure it left out would silently lose the
+    values the school gave before, so the pupil's rows are rejected and the old evaluation kept.
+    """
+    corrections = rows[rows["status"].isin(list(DONE))]
+    if corrections.empty:
+        return rows, rejection_frame(corrections, "correction_incomplete", pd.Series())
+    key = ["plan_id", "measure", "_subject"]
+    given = corrections.assign(_subject=corrections["subject"].fillna(""))[key]
+    wanted = planned[planned["plan_id"].isin(corrections["plan_id"])]
+    wanted = wanted.assign(_subject=wanted["subject"].fillna(""))
+    left_out = wanted.merge(given.drop_duplicates(), on=key, how="left", indicator=True)
+    left_out = wanted[(left_out["_merge"] == "left_only").to_numpy()]
+    listing = left_out.assign(text=texts.measure_names(left_out)).groupby("plan_id")["text"]
+    missing = listing.agg(lambda v: "; ".join(sorted(set(v))))
+    hits = rows["plan_id"].isin(missing.index) & rows["status"].isin(list(DONE))
+    bad = rows[hits].assign(missing=rows.loc[hits, "plan_id"].map(missing))
+    return rows[~hits], rejection_frame(bad, "correction_incomplete",
+                                        texts.messages("correction_incomplete", bad))  # fmt: skip
 
 
 class _Texts:

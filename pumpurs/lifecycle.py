@@ -2,6 +2,7 @@
 
 submitted → approved | returned → (resubmitted → …) → evaluated → continued | closed.
 A plan carried over from the last semester starts as a draft until the school submits it.
+A corrected evaluation may turn continued ↔ closed, until the plan is carried over.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ ALLOWED: dict[PlanStatus | None, frozenset[PlanStatus]] = {
     S.RETURNED: frozenset({S.SUBMITTED}),
     S.APPROVED: frozenset({S.EVALUATED}),
     S.EVALUATED: frozenset({S.CONTINUED, S.CLOSED}),
-    S.CONTINUED: frozenset(),
-    S.CLOSED: frozenset(),
+    # A school's corrected evaluation file replaces the evaluation, and the plan follows its
+    # new "continue" answer. Only `pumpurs.evaluation` makes these moves, and only while no
+    # plan of a later semester has been carried over from this one (checked there, since a
+    # status alone cannot tell): after that, continued and closed are final.
+    S.CONTINUED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset({S.CONTINUED}),
 }
 
 PENDING = frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED})

@@ -6,17 +6,31 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from pumpurs.collect import collect
 from pumpurs.context import Context, load_context, use_settings
 from pumpurs.evaluation import EvaluationReport, evaluate
+from pumpurs.figures_store import read_figures, refresh_figures
 from pumpurs.generate import generate
-from pumpurs.models import Evaluation, EvaluationMeasure, Plan, PlanStatus, Pupil, RowRejection
+from pumpurs.models import (
+    AuditEntry,
+    Evaluation,
+    EvaluationMeasure,
+    OutboxMessage,
+    Plan,
+    PlanStatus,
+    Pupil,
+    RowRejection,
+    SemesterFigure,
+    Submission,
+)
+from pumpurs.opening import open_records
 from pumpurs.settings import Settings
-from pumpurs.store import ensure_semester
+from pumpurs.store import ensure_semester, require_semester
 from tests.evaluation_factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,9 +180,7 @@ def test_a_pupil_in_two_files_is_evaluated_from_the_first(ctx: Context) -> None:
         assert session.scalars(select(Evaluation.weighted_ratio)).one() == 1.0
 
 
-def test_a_second_file_cannot_evaluate_a_plan_again_and_a_rerun_reads_nothing(
-    ctx: Context,
-) -> None:
+def test_a_rerun_reads_nothing_and_a_later_file_corrects_the_evaluation(ctx: Context) -> None:
     store_plan(ctx, "P-001", [hours("psychologist", 2)])
     put_evaluation(ctx, "a.csv", "LV-LIE-006;P-001;psychologist;;8;;improved;no;")
     assert run(ctx).plans_evaluated == 1
@@ -176,11 +188,290 @@ def test_a_second_file_cannot_evaluate_a_plan_again_and_a_rerun_reads_nothing(
     assert (again.files, again.skipped, again.rows_read) == (0, 1, 0)
     put_evaluation(ctx, "b.csv", "LV-LIE-006;P-001;psychologist;;2;;worse;yes;")
     late = run(ctx)
-    assert (late.files, late.plans_evaluated, late.rows_rejected) == (1, 0, 1)
-    assert rejected(ctx) == {2: "plan_already_evaluated"}
+    assert (late.files, late.plans_evaluated, late.plans_corrected, late.rows_rejected) == (
+        1,
+        1,
+        1,
+        0,
+    )
+    assert rejected(ctx) == {}
     with ctx.sessions() as session:
-        assert session.scalars(select(Evaluation.outcome)).all() == ["improved"]
-        assert session.scalars(select(Plan.status)).all() == ["closed"]
+        assert session.scalars(select(Evaluation.outcome)).all() == ["worse"]
+        assert session.scalars(select(Plan.status)).all() == ["continued"]
+
+
+def two_evaluated_plans(ctx: Context) -> tuple[int, int]:
+    """Store and evaluate P-001 (continue) and P-002 (close) from a.csv; return their ids."""
+    first = store_plan(ctx, "P-001", [hours("psychologist", 2), eur("meals", 50)])
+    second = store_plan(ctx, "P-002", [hours("subject_consultation", 4, "mathematics")])
+    put_evaluation(
+        ctx,
+        "a.csv",
+        "LV-LIE-006;P-001;psychologist;;8;;improved;yes;Regulāri apmeklēja",
+        "LV-LIE-006;P-001;meals;;;200;improved;yes;",
+        "LV-LIE-006;P-002;subject_consultation;mathematics;16;;improved;no;",
+    )
+    report = run(ctx)
+    assert (report.plans_evaluated, report.plans_continued, report.plans_corrected) == (2, 1, 0)
+    return first, second
+
+
+def evaluations(ctx: Context) -> dict[int, Evaluation]:
+    with ctx.sessions() as session:
+        return {e.plan_id: e for e in session.scalars(select(Evaluation))}
+
+
+def statuses(ctx: Context) -> dict[int, str]:
+    with ctx.sessions() as session:
+        return dict(session.execute(select(Plan.id, Plan.status)).tuples().all())
+
+
+def audit(ctx: Context) -> list[AuditEntry]:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.entity_id)))
+
+
+def test_a_corrected_file_replaces_the_evaluation_and_flips_continue(ctx: Context) -> None:
+    first, second = two_evaluated_plans(ctx)
+    before = evaluations(ctx)
+    assert statuses(ctx) == {first: "continued", second: "closed"}
+    put_evaluation(
+        ctx,
+        "labots.csv",
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;Pārcēlās uz citu skolu",
+        "LV-LIE-006;P-001;meals;;;100;no_change;no;",
+        "LV-LIE-006;P-002;subject_consultation;mathematics;8;;worse;yes;",
+    )
+    report = run(ctx)
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (3, 3, 0)
+    assert (report.plans_evaluated, report.plans_corrected, report.plans_unchanged) == (2, 2, 0)
+    assert (report.plans_continued, report.plans_closed) == (1, 1)
+    assert report.schools[0]["plans_corrected"] == 2
+    assert statuses(ctx) == {first: "closed", second: "continued"}
+    after = evaluations(ctx)
+    one, two = after[first], after[second]
+    assert (one.outcome, one.continue_plan, one.comment) == (
+        "no_change",
+        False,
+        "Pārcēlās uz citu skolu",
+    )
+    assert (one.fidelity, one.weighted_ratio) == (0.0, 0.5)
+    assert (two.outcome, two.continue_plan, two.weighted_ratio) == ("worse", True, 0.5)
+    assert two.flags == {"outcome_worse": True}
+    assert one.submission_id != before[first].submission_id
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(EvaluationMeasure.evaluation_id, EvaluationMeasure.measure,
+                   EvaluationMeasure.delivered_hours, EvaluationMeasure.spent_eur)
+        ).all()  # fmt: skip
+    assert sorted(rows, key=str) == sorted(
+        [
+            (one.id, "meals", None, 100.0),
+            (one.id, "psychologist", 4.0, None),
+            (two.id, "subject_consultation", 8.0, None),
+        ],
+        key=str,
+    )  # the old measures are gone, not kept beside the new ones
+
+    entries = audit(ctx)
+    assert [(e.action, e.entity, e.entity_id) for e in entries] == [
+        ("evaluation.corrected", "plan", first),
+        ("evaluation.corrected", "plan", second),
+    ]
+    assert entries[0].actor == "iaps@raina6.liepaja.example"  # the school's coordinator
+    details = entries[0].details
+    assert details["submission"] == {
+        "old": before[first].submission_id,
+        "new": one.submission_id,
+    }
+    assert details["status"] == {"old": "continued", "new": "closed"}
+    assert {
+        k: details["old"][k] for k in ("outcome", "continue", "fidelity", "weighted_ratio")
+    } == {
+        "outcome": "improved",
+        "continue": True,
+        "fidelity": 1.0,
+        "weighted_ratio": 1.0,
+    }
+    assert details["old"]["comment"] == "Regulāri apmeklēja"
+    assert [(m["measure"], m["delivered_hours"], m["spent_eur"])
+            for m in details["old"]["measures"]] == [
+        ("meals", None, 200.0),
+        ("psychologist", 8.0, None),
+    ]  # fmt: skip
+    assert details["new"]["outcome"] == "no_change" and details["new"]["continue"] is False
+    assert entries[1].details["status"] == {"old": "closed", "new": "continued"}
+    assert "P-00" not in json.dumps([e.details for e in entries])  # no pupil reference
+
+
+def test_a_plan_carried_into_the_next_semester_can_no_longer_be_corrected(
+    ctx: Context,
+) -> None:
+    first, second = two_evaluated_plans(ctx)
+    with ctx.sessions.begin() as session:
+        assert open_records(session, ctx.config, SEMESTER.next()).plans_carried == 1
+    before = evaluations(ctx)
+    put_evaluation(
+        ctx,
+        "labots.csv",
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",
+        "LV-LIE-006;P-001;meals;;;100;no_change;no;",
+        "LV-LIE-006;P-002;subject_consultation;mathematics;8;;worse;no;",
+    )
+    report = run(ctx)
+    assert (report.plans_corrected, report.rows_accepted, report.rows_rejected) == (1, 1, 2)
+    assert rejected(ctx) == {2: "plan_already_carried", 3: "plan_already_carried"}
+    assert messages(ctx)[2] == (
+        "Skolēna “P-001” plāns jau ir pārnests uz nākamo semestri, tāpēc tā izvērtējumu vairs "
+        "nevar labot ar jaunu failu. Ja izvērtējumā ir kļūda, sazinieties ar programmas "
+        "koordinatoru; ja jāmaina skolēna atbalsts, labojiet nākamā semestra plānu."
+    )
+    after = evaluations(ctx)
+    assert after[first].id == before[first].id and after[first].outcome == "improved"
+    assert after[second].outcome == "worse"
+    assert statuses(ctx)[first] == "continued"
+    assert [e.entity_id for e in audit(ctx)] == [second]
+
+
+def test_a_correction_with_an_error_is_rejected_whole(ctx: Context) -> None:
+    first, _ = two_evaluated_plans(ctx)
+    before = evaluations(ctx)
+    put_evaluation(
+        ctx,
+        "labots.csv",
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",  # 2: fine, but P-001's row 3 is not
+        "LV-LIE-006;P-001;meals;;;-100;no_change;no;",
+    )
+    report = run(ctx)
+    assert (report.plans_evaluated, report.plans_corrected, report.rows_rejected) == (0, 0, 2)
+    assert rejected(ctx) == {2: "plan_rejected", 3: "negative_value"}
+    assert evaluations(ctx)[first].id == before[first].id
+    assert evaluations(ctx)[first].weighted_ratio == 1.0
+    assert statuses(ctx)[first] == "continued" and audit(ctx) == []
+
+
+def test_a_correction_leaving_out_a_measure_is_rejected_whole(ctx: Context) -> None:
+    first, _ = two_evaluated_plans(ctx)
+    put_evaluation(ctx, "labots.csv", "LV-LIE-006;P-001;psychologist;;4;;no_change;no;")
+    report = run(ctx)
+    assert (report.plans_corrected, report.rows_rejected) == (0, 1)
+    assert rejected(ctx) == {2: "correction_incomplete"}
+    assert "Trūkst: ēdināšanas izdevumu kompensācija." in messages(ctx)[2]
+    assert evaluations(ctx)[first].weighted_ratio == 1.0 and audit(ctx) == []
+    put_evaluation(  # every measure: the correction is taken
+        ctx,
+        "labots2.csv",
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",
+        "LV-LIE-006;P-001;meals;;;200;no_change;no;",
+    )
+    assert run(ctx).plans_corrected == 1
+    assert evaluations(ctx)[first].weighted_ratio == 0.75
+
+
+def test_the_same_correction_twice_changes_nothing_the_second_time(ctx: Context) -> None:
+    first, _ = two_evaluated_plans(ctx)
+    rows = (
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",
+        "LV-LIE-006;P-001;meals;;;100;no_change;no;",
+    )
+    put_evaluation(ctx, "labots.csv", *rows)
+    assert run(ctx).plans_corrected == 1
+    corrected, entries = evaluations(ctx), len(audit(ctx))
+    put_evaluation(ctx, "labots.csv", *rows)  # the same file again: known, not read
+    again = run(ctx)
+    assert (again.files, again.skipped) == (0, 2)
+    put_evaluation(ctx, "labots_atkal.csv", *reversed(rows))  # other bytes, the same values
+    same = run(ctx)
+    assert (same.files, same.rows_accepted, same.rows_rejected) == (1, 2, 0)
+    assert (same.plans_evaluated, same.plans_corrected, same.plans_unchanged) == (0, 0, 1)
+    assert same.schools[0]["plans_unchanged"] == 1
+    after = evaluations(ctx)
+    assert after[first].id == corrected[first].id
+    assert after[first].submission_id == corrected[first].submission_id
+    assert len(audit(ctx)) == entries and statuses(ctx)[first] == "closed"
+
+
+def test_two_files_correcting_one_plan_in_a_run_take_the_first(ctx: Context) -> None:
+    first, _ = two_evaluated_plans(ctx)
+    put_evaluation(
+        ctx,
+        "b.csv",
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",
+        "LV-LIE-006;P-001;meals;;;100;no_change;no;",
+    )
+    put_evaluation(
+        ctx,
+        "c.csv",
+        "LV-LIE-006;P-001;psychologist;;0;;worse;yes;",
+        "LV-LIE-006;P-001;meals;;;0;worse;yes;",
+    )
+    report = run(ctx)
+    assert (report.plans_corrected, report.rows_rejected) == (1, 2)
+    assert set(rejected(ctx).values()) == {"pupil_in_two_files"}
+    assert evaluations(ctx)[first].outcome == "no_change"
+    assert statuses(ctx)[first] == "closed"
+
+
+def test_an_evaluated_plan_without_a_stored_evaluation_is_still_refused(ctx: Context) -> None:
+    plan = store_plan(ctx, "P-001", [hours("psychologist", 2)])
+    with ctx.sessions.begin() as session:  # closed some other way: nothing to correct
+        session.execute(update(Plan).where(Plan.id == plan).values(status=PlanStatus.CLOSED))
+    put_evaluation(ctx, "a.csv", "LV-LIE-006;P-001;psychologist;;8;;improved;yes;")
+    report = run(ctx)
+    assert (report.plans_evaluated, report.rows_rejected) == (0, 1)
+    assert rejected(ctx) == {2: "plan_already_evaluated"}
+
+
+def test_the_carried_plan_message_follows_the_language_setting(settings: Settings) -> None:
+    english = settings.model_copy(update={"language": "en"})
+    with use_settings(english):
+        ctx = load_context(english)
+        two_evaluated_plans(ctx)
+        with ctx.sessions.begin() as session:
+            open_records(session, ctx.config, SEMESTER.next())
+        put_evaluation(ctx, "b.csv", "LV-LIE-006;P-001;psychologist;;4;;no_change;no;")
+        run(ctx)
+    assert messages(ctx)[2].startswith(
+        "The plan of pupil “P-001” has already been carried into the next semester, so its "
+        "evaluation can no longer be corrected"
+    )
+
+
+def test_figures_after_a_correction_equal_figures_from_the_corrected_data(ctx: Context) -> None:
+    two_evaluated_plans(ctx)
+    corrected = (
+        "LV-LIE-006;P-001;psychologist;;4;;no_change;no;",
+        "LV-LIE-006;P-001;meals;;;100;worse;no;",
+    )
+
+    def figures() -> dict[tuple[str, str], Any]:
+        with ctx.sessions.begin() as session:
+            semester = require_semester(session, SEMESTER)
+            refresh_figures(session, ctx.config, semester)
+            return read_figures(session, semester.id)
+
+    original = figures()
+    put_evaluation(ctx, "labots.csv", *corrected)
+    assert run(ctx).plans_corrected == 1
+    after_correction = figures()
+    assert after_correction != original
+
+    # From scratch: the same plans, never evaluated, and the corrected rows as the first file.
+    with ctx.sessions.begin() as session:
+        for table in (EvaluationMeasure, Evaluation, AuditEntry, RowRejection, OutboxMessage,
+                      Submission, SemesterFigure):  # fmt: skip
+            session.execute(delete(table))
+        session.execute(update(Plan).values(status=PlanStatus.APPROVED))
+    for path in (ctx.settings.effective_inbox_dir / SEMESTER.folder).glob("*/evaluation/*"):
+        path.unlink()
+    put_evaluation(
+        ctx,
+        "a.csv",
+        *corrected,
+        "LV-LIE-006;P-002;subject_consultation;mathematics;16;;improved;no;",
+    )
+    assert run(ctx).plans_evaluated == 2
+    assert figures() == after_correction
 
 
 def test_partial_acceptance_evaluates_the_rows_without_errors(

@@ -19,6 +19,8 @@ LEGAL = [
     (S.APPROVED, S.EVALUATED),
     (S.EVALUATED, S.CONTINUED),
     (S.EVALUATED, S.CLOSED),
+    (S.CONTINUED, S.CLOSED),  # a corrected evaluation, before the plan is carried over
+    (S.CLOSED, S.CONTINUED),
 ]
 
 

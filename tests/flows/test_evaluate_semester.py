@@ -15,6 +15,7 @@ from flows.evaluate_semester import evaluate_semester
 from flows.open_semester import open_semester
 from pumpurs.context import Context
 from pumpurs.models import (
+    AuditEntry,
     Evaluation,
     EvaluationMeasure,
     OutboxMessage,
@@ -64,6 +65,7 @@ def snapshot(ctx: Context) -> dict[str, Any]:
             "figures": session.execute(select(SemesterFigure.__table__)).all(),
             "rejections": session.execute(select(RowRejection.__table__)).all(),
             "outbox": session.execute(select(OutboxMessage.id, OutboxMessage.status)).all(),
+            "audit": session.execute(select(AuditEntry.__table__)).all(),
         }
 
 
@@ -226,6 +228,60 @@ def test_rerunning_on_the_same_files_changes_nothing_and_sends_nothing(
         "reports_queued": 0,
         "mail_sent": 0,
     }
+
+
+def test_a_corrected_file_replaces_the_evaluation_and_its_figures(
+    context: Context, smtp: SmtpSink
+) -> None:
+    three_plans(context)
+    put_evaluation(
+        context,
+        "a.csv",
+        "LV-LIE-006;P-001;psychologist;;8;;improved;jā;",
+        "LV-LIE-006;P-001;meals;;;200;improved;jā;",
+    )
+    with time_machine.travel(BEFORE_DEADLINE, tick=True):
+        evaluate_semester(SEMESTER.code)
+        sent = len(smtp.received)
+        put_evaluation(
+            context,
+            "a_labots.csv",
+            "LV-LIE-006;P-001;psychologist;;2;;worse;nē;",
+            "LV-LIE-006;P-001;meals;;;50;worse;nē;",
+        )
+        corrected = evaluate_semester(SEMESTER.code)
+        (school,) = json.loads(str(latest_artifact("evaluate-2026-2027-1-schools")["data"]))
+        before = snapshot(context)
+        again = evaluate_semester(SEMESTER.code)
+    assert (corrected["files"], corrected["plans_evaluated"], corrected["plans_closed"]) == (
+        1,
+        1,
+        1,
+    )
+    assert corrected["figures_changed"] > 0
+    assert (school["school"], school["plans_corrected"], school["plans_evaluated"]) == (
+        "LV-LIE-006",
+        1,
+        1,
+    )
+    assert len(smtp.received) == sent + 1  # the school's report on the corrected file
+    report = text_of(smtp.received[-1].message())
+    assert "a_labots.csv: 2 rindas, pieņemtas 2, noraidītas 0" in report
+    assert "No tiem labotie izvērtējumi (iepriekšējais izvērtējums aizstāts): 1." in report
+    assert (corrected["plans_corrected"], corrected["plans_unchanged"]) == (1, 0)
+    with context.sessions() as session:
+        evaluation = session.scalars(select(Evaluation)).one()
+        status = session.scalars(select(Plan.status).where(Plan.id == evaluation.plan_id)).one()
+        figures = {
+            (f.level, f.unit_code): f.figures for f in session.scalars(select(SemesterFigure))
+        }
+        (entry,) = session.scalars(select(AuditEntry)).all()
+    assert (evaluation.outcome, evaluation.continue_plan, status) == ("worse", False, "closed")
+    assert figures[("school", "LV-LIE-006")]["fulfilment"]["evaluated"] == 1
+    assert figures[("school", "LV-LIE-006")]["flags"]["outcome_worse"] == 1
+    assert entry.action == "evaluation.corrected" and entry.details["old"]["outcome"] == "improved"
+    assert snapshot(context) == before and len(smtp.received) == sent + 1
+    assert (again["files"], again["figures_changed"], again["mail_sent"]) == (0, 0, 0)
 
 
 def test_a_plan_to_continue_is_carried_into_the_next_semester(
