@@ -89,6 +89,81 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
             del routed
 
 
+def decisions_only(data: Path, work: Path, args: argparse.Namespace, phase: Phase) -> None:
+    """Time only the decisions over HTTP: each run on a fresh copy of a routed semester.
+
+    The routed semester (open, collect, route) is made once, or taken from `--prepared`
+    (a folder `--save-prepared` wrote), so runs of two versions of the code can share it.
+    """
+    from flows.collect_plans import collect_plans
+    from flows.open_semester import open_semester
+    from flows.route_approvals import route_approvals
+    from pumpurs import db
+    from pumpurs.context import load_context, use_settings
+    from pumpurs.smtp_sink import SmtpSink
+
+    routed = work / "routed.db"
+    server = args.database_url  # PostgreSQL: each run on a copy (a template) of a routed one
+    if args.prepared and not server:
+        shutil.copy(args.prepared / "routed.db", routed)
+    else:
+        with SmtpSink() as sink:
+            settings = _settings(data, routed, sink.port, "http://127.0.0.1:1")
+            settings = settings.model_copy(update={"inbox_dir": work / "inbox"})
+            if server:
+                url = _pg_database(server, "routed")
+                settings = settings.model_copy(update={"database_url": url})
+            shutil.copytree(data / "inbox", work / "inbox")
+            with use_settings(settings):
+                load_context(settings)
+                for flow in (open_semester, collect_plans, route_approvals):
+                    flow(SEMESTER)
+        db.engine_for(settings.effective_database_url).dispose()  # a template has no users
+        if args.save_prepared and not server:
+            args.save_prepared.mkdir(parents=True, exist_ok=True)
+            shutil.copy(routed, args.save_prepared / "routed.db")
+            shutil.copytree(data / "config", args.save_prepared / "config", dirs_exist_ok=True)
+    for run in range(args.runs):
+        folder = work / f"decisions-{run}"
+        folder.mkdir()
+        if not server:
+            shutil.copy(routed, folder / "pumpurs.db")
+        with SmtpSink() as sink, load.WebApp(args.web_workers) as web:
+            settings = _settings(data, folder / "pumpurs.db", sink.port, web.url)
+            if server:
+                url = _pg_database(server, f"run{run}", template="routed")
+                settings = settings.model_copy(update={"database_url": url})
+            with use_settings(settings):
+                load_context(settings)
+                web.start(settings)
+                phase.samples.append(
+                    load.decide_over_http(settings, web.url, args.decisions, clients=args.clients,
+                                          into=phase))  # fmt: skip
+        if server:
+            db.engine_for(settings.effective_database_url).dispose()
+            _pg_database(server, f"run{run}", drop=True)
+        print(f"run {run + 1}: {phase.extra['per_run'][-1]}", flush=True)
+    if server:
+        _pg_database(server, "routed", drop=True)
+
+
+def _pg_database(server: str, suffix: str, template: str | None = None, drop: bool = False) -> str:
+    """(Re)create, or drop, the throw-away database `<name>_<suffix>` beside `server`'s."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            like = f' TEMPLATE "{url.database}_{template}"' if template else ""
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"{like}')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def run_baseline(data: Path, work: Path, runs: int, phase: Phase) -> None:
     """Time the bare baseline on the same files."""
     from pumpurs.config import load_config
@@ -111,6 +186,37 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=5000)
     parser.add_argument("--mail", type=int, default=3000)
     parser.add_argument("--skip-10x", action="store_true")
+    parser.add_argument(
+        "--only",
+        choices=["all", "decisions"],
+        default="all",
+        help="decisions: only the decisions over HTTP, on a routed semester",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes of the approval app in the decisions phase",
+    )
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="with --only decisions: a PostgreSQL URL; throw-away databases <its name>_* are "
+        "made beside it and dropped",
+    )
+    parser.add_argument(
+        "--prepared",
+        type=Path,
+        default=None,
+        help="with --only decisions: a folder --save-prepared wrote",
+    )
+    parser.add_argument(
+        "--save-prepared",
+        type=Path,
+        default=None,
+        help="with --only decisions: keep the routed semester in this folder",
+    )
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -123,6 +229,9 @@ def main() -> None:
              "decisions (HTTP)", "evaluate", "summaries", "mail", "collect ×10"]  # fmt: skip
     phases = {name: Phase(name) for name in names}
     started = time.time()
+    if args.only == "decisions":
+        _decisions_main(work, args, phases, started)
+        return
     print("generating the national semester …", flush=True)
     generated = generate("national", 1, work / "national")
     with (
@@ -143,6 +252,32 @@ def main() -> None:
     stamp = time.strftime("%Y-%m-%dT%H%M%S")
     for name in (f"{stamp}.json", "latest.json"):
         (out / name).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phase],
+                    started: float) -> None:  # fmt: skip
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    from pumpurs.generate import generate
+
+    data = work / "national"
+    if args.prepared and not args.database_url:
+        shutil.copytree(args.prepared / "config", data / "config")
+        generated: dict[str, int] = {}
+    else:
+        print("generating the national semester …", flush=True)
+        generated = generate("national", 1, data).as_dict()
+    with (
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        decisions_only(data, work, args, phases["decisions (HTTP)"])
+    report = _report(phases, generated, time.time() - started)
+    report["web_workers"] = args.web_workers
+    _print(report)
+    print(json.dumps(phases["decisions (HTTP)"].extra, ensure_ascii=False))
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from collections import deque
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -12,10 +16,54 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from pumpurs.errors import DatabaseUnavailable, UserError
 
 READ_ONLY = "pumpurs_read_only"  # an execution option: the session never writes
+BUSY_SECONDS = 30.0  # how long a writer waits for SQLite's write lock before giving up
+SQLITE_POOL = 20  # connections kept: web requests run on 40 threads, each reads or writes
+SQLITE_OVERFLOW = 30
+_HOLDS_LOCK = "pumpurs_write_lock"  # in a pooled connection's info: the lock it holds
+
+
+class FairLock:
+    """A lock handed to its waiters in the order they came: none waits while others barge in.
+
+    `threading.Lock` lets a thread that just arrived take the lock before one woken to take
+    it; with dozens of request threads some would wait for many seconds.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock, waiting at most `timeout` seconds; return whether it was taken."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by `release`
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return True  # handed over just as the wait ran out
+            return False
+
+    def release(self) -> None:
+        """Hand the lock to the longest waiter, or free it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
 
 
 @cache
@@ -23,9 +71,12 @@ def engine_for(url: str) -> Engine:
     """Return the one engine for a database URL, creating the SQLite folder when needed."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
+    writers: FairLock | None = None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
+            # This process's writers queue here rather than in SQLite's busy handler.
+            writers = FairLock()
             from pathlib import Path
 
             try:
@@ -33,13 +84,22 @@ def engine_for(url: str) -> Engine:
             except OSError as exc:  # e.g. a file where the folder should be: one line, no trace
                 reason = f"{exc.strerror}: {exc.filename}"
                 raise UserError("error.database", reason=reason) from None
-        kwargs["connect_args"] = {"timeout": 30}
+            kwargs |= {"poolclass": QueuePool, "pool_size": SQLITE_POOL,
+                       "max_overflow": SQLITE_OVERFLOW}  # fmt: skip
+        kwargs["connect_args"] = {"timeout": BUSY_SECONDS}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+
+        def begin(connection: Any) -> None:
+            _sqlite_begin(connection, writers)
+
+        event.listen(engine, "begin", begin)
+        if writers is not None:
+            for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
+                event.listen(engine.pool, name, _release_write_lock)
     return engine
 
 
@@ -50,15 +110,72 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Any, writers: FairLock | None) -> None:
     # IMMEDIATE takes the write lock at the start, so two writers queue instead of deadlocking.
     # Readers never write: in WAL mode they read a snapshot beside the writer, without the lock.
-    read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY, False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    if writers is None:  # an in-memory database: one per connection
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    deadline = time.monotonic() + BUSY_SECONDS
+    info = connection.info
+    if _HOLDS_LOCK not in info:
+        # The writers of this process queue on a lock that wakes the next one at once; SQLite's
+        # busy handler would have them poll, sleeping up to 100 ms between tries, while the
+        # database lock stands free. A connection keeps it until it goes back to the pool.
+        if not writers.acquire(timeout=BUSY_SECONDS):
+            raise _locked()
+        info[_HOLDS_LOCK] = writers
+    begin_immediate(connection.connection.dbapi_connection, deadline)
+
+
+def begin_immediate(dbapi_connection: Any, deadline: float) -> None:
+    """Start a write transaction, retrying every few milliseconds while another process writes.
+
+    SQLite's busy handler is off meanwhile (it would sleep up to 100 ms between tries); it is
+    back on for the statements of the transaction.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        pause = 0.0002
+        cursor.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+    except sqlite3.OperationalError as exc:
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+    finally:
+        cursor.close()
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+def _release_write_lock(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+    info = getattr(record, "info", None) if record is not None else None
+    lock = info.pop(_HOLDS_LOCK, None) if info is not None else None
+    if lock is not None:
+        lock.release()
 
 
 @cache

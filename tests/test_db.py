@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from pumpurs import db
 from pumpurs.config import load_config
@@ -81,3 +86,87 @@ def test_a_reading_session_reads_beside_an_open_write(database_url: str) -> None
             assert reader.scalar(select(func.count()).select_from(School)) == 0
     with db.read_session_factory(database_url)() as reader:
         assert reader.scalar(select(func.count()).select_from(School)) == len(config.schools)
+
+
+def test_the_writers_lock_goes_to_its_waiters_in_the_order_they_came() -> None:
+    lock = db.FairLock()
+    assert lock.acquire(timeout=1)
+    order: list[int] = []
+
+    def wait(n: int) -> None:
+        assert lock.acquire(timeout=10)
+        order.append(n)
+        lock.release()
+
+    threads = [threading.Thread(target=wait, args=(n,)) for n in range(5)]
+    for n, thread in enumerate(threads):
+        thread.start()
+        while len(lock._waiters) < n + 1:  # queued before the next one starts
+            time.sleep(0.001)
+    lock.release()
+    for thread in threads:
+        thread.join(10)
+    assert order == [0, 1, 2, 3, 4]
+    assert lock.acquire(timeout=0.01)  # free again
+    assert not lock.acquire(timeout=0.05)  # held: a waiter gives up in time …
+    assert not lock._waiters  # … and leaves the queue
+    lock.release()
+
+
+def test_sqlite_writers_of_one_process_queue_and_a_failed_one_frees_the_lock(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    db.ensure_schema(url)
+    sessions = db.session_factory(url)
+    with sessions.begin() as session:
+        session.add(
+            Region(
+                code="R",
+                name="R",
+                coordinator_email="r@example.lv",
+                escalation_email="e@example.lv",
+            )
+        )
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        session.execute(select(Region.id)).all()
+        raise RuntimeError("a request failed mid-transaction")
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for _ in range(10):
+                with sessions.begin() as session:
+                    region = session.scalars(select(Region)).one()
+                    region.name = f"R{n}"
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert time.monotonic() - started < 10  # no writer sat out SQLite's 100 ms sleeps
+
+
+def test_a_sqlite_writer_retries_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    mine = sqlite3.connect(path, isolation_level=None, timeout=30)
+    with pytest.raises(OperationalError):
+        db.begin_immediate(mine, time.monotonic() + 0.05)
+    assert mine.execute("PRAGMA busy_timeout").fetchone() == (30000,)  # back on
+    threading.Timer(0.1, other.rollback).start()
+    started = time.monotonic()
+    db.begin_immediate(mine, time.monotonic() + 5)
+    assert time.monotonic() - started < 1
+    mine.execute("INSERT INTO t VALUES (1)")
+    mine.commit()
+    other.close()
+    mine.close()

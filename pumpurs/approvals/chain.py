@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Hashable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pumpurs import lifecycle
@@ -34,6 +34,7 @@ ROLE_COLUMN = {
     Role.REGIONAL_COORDINATOR: "regional_email",
 }
 """Which column of `approver_table` holds the approver of each role."""
+ROLES = frozenset(role.value for role in Role)
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,64 @@ def approver_table(
     return pd.DataFrame(session.execute(query).all(), columns=columns)
 
 
+@dataclass(frozen=True)
+class StepState:
+    """One step of a plan's current revision, as the chain rule reads it."""
+
+    step_index: int
+    role: str
+    status: str
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The step a plan needs now: `role` None means every role of the chain has approved."""
+
+    step_index: int
+    role: str | None
+
+
+def next_step(own: Iterable[StepState], chain: Sequence[Role]) -> NextStep | None:
+    """Return the step a plan needs now, given the steps of its current revision.
+
+    The one rule of the chain, for one plan and for a whole semester alike: a plan with a
+    pending or returned step needs nothing (None); otherwise its next role is the first of the
+    chain nobody approved yet, at the index after its last step.
+    """
+    steps = list(own)
+    if any(s.status in (StepStatus.PENDING, StepStatus.RETURNED) for s in steps):
+        return None
+    approved = {s.role for s in steps if s.status == StepStatus.APPROVED}
+    remaining = [role for role in chain if role not in approved]
+    index = max((s.step_index for s in steps), default=-1) + 1
+    return NextStep(index, remaining[0].value if remaining else None)
+
+
+def approver_for(role: str | None, emails: Mapping[str, str | None]) -> str | None:
+    """Return the address deciding `role`; the region's coordinator when none is set.
+
+    `emails` holds a plan's addresses by the columns of `approver_table`. Config validation
+    requires directors/municipal coordinators when the chain names them; a gap here means the
+    chain changed later, and a region always has a coordinator.
+    """
+    column = ROLE_COLUMN.get(Role(role)) if role in ROLES else None
+    if column is None:
+        return None
+    return emails.get(column) or emails.get("regional_email")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None  # None, or NaN from pandas
+
+
 def approvers(table: pd.DataFrame) -> pd.Series:
-    """Return the address deciding each row's `role`; the region's coordinator when none is set."""
-    chosen = pd.Series(None, index=table.index, dtype="object")
-    for role, column in ROLE_COLUMN.items():
-        # Config validation requires directors/municipal coordinators when the chain names
-        # them; a gap here means the chain changed later, and a region always has a coordinator.
-        email = table[column].where(table[column].fillna("") != "", table["regional_email"])
-        chosen = chosen.mask(table["role"] == role.value, email)
-    return chosen
+    """Return the address deciding each row's `role` (see `approver_for`)."""
+    columns = list(ROLE_COLUMN.values())
+    chosen = [
+        approver_for(_text(role), {c: _text(v) for c, v in zip(columns, emails, strict=True)})
+        for role, *emails in zip(table["role"], *(table[c] for c in columns), strict=True)
+    ]
+    return pd.Series(chosen, index=table.index, dtype="object")
 
 
 def supersede_stale(session: Session, plan_ids: Collection[int] | None = None) -> int:
@@ -107,20 +157,19 @@ def next_steps(plans: pd.DataFrame, steps: pd.DataFrame, chain: list[Role]) -> p
     `steps` holds the steps of the plans' current revisions. A plan with a pending or returned
     step needs nothing; otherwise its next role is the first of the chain nobody approved yet.
     """
-    seen: dict[int, list[dict[Hashable, Any]]] = defaultdict(list)
+    seen: dict[int, list[StepState]] = defaultdict(list)
     for step in steps.to_dict("records"):
-        seen[int(step["plan_id"])].append(step)
+        seen[int(step["plan_id"])].append(_state(step))
     rows = []
     for plan in plans.to_dict("records"):
-        own = seen[int(plan["plan_id"])]
-        if any(s["status"] in (StepStatus.PENDING, StepStatus.RETURNED) for s in own):
-            continue
-        approved = {s["role"] for s in own if s["status"] == StepStatus.APPROVED}
-        remaining = [role for role in chain if role not in approved]
-        index = max((int(s["step_index"]) for s in own), default=-1) + 1
-        role = remaining[0].value if remaining else None
-        rows.append((int(plan["plan_id"]), int(plan["revision"]), index, role))
+        wanted = next_step(seen[int(plan["plan_id"])], chain)
+        if wanted is not None:
+            rows.append((int(plan["plan_id"]), int(plan["revision"]), *astuple(wanted)))
     return pd.DataFrame(rows, columns=["plan_id", "revision", "step_index", "role"])
+
+
+def _state(step: dict[Hashable, Any]) -> StepState:
+    return StepState(int(step["step_index"]), str(step["role"]), str(step["status"]))
 
 
 def ensure_steps(
@@ -168,6 +217,52 @@ def wanted_steps(
     merged = wanted.merge(plans, on=["plan_id", "revision"])
     merged["approver"] = approvers(merged)
     return merged[["plan_id", "revision", "step_index", "role", "approver"]]
+
+
+_PLAN_STEPS = select(ApprovalStep.step_index, ApprovalStep.role, ApprovalStep.status).where(
+    ApprovalStep.plan_id == bindparam("plan_id"), ApprovalStep.revision == bindparam("revision")
+)
+_INSERT_STEP = insert(cast(Table, ApprovalStep.__table__))
+
+
+def plan_next_step(
+    session: Session,
+    config: Config,
+    plan_id: int,
+    revision: int,
+    emails: Mapping[str, str | None],
+) -> tuple[NextStep, str | None] | None:
+    """Return one submitted plan's next step and its approver, without a DataFrame.
+
+    The same rule as `wanted_steps` (`next_step`, `approver_for`) for the one plan a decision
+    moved on: one query for the steps of the plan's current revision. `emails` holds the
+    plan's addresses by the columns of `approver_table`.
+    """
+    rows = session.execute(_PLAN_STEPS, {"plan_id": plan_id, "revision": revision})
+    own = [StepState(int(index), str(role), str(status)) for index, role, status in rows]
+    wanted = next_step(own, config.programme.approval_chain)
+    if wanted is None:
+        return None
+    return wanted, approver_for(wanted.role, emails)
+
+
+def create_step(
+    session: Session, plan_id: int, revision: int, wanted: NextStep, approver: str
+) -> None:
+    """Insert one pending step `plan_next_step` asked for."""
+    assert wanted.role is not None
+    session.execute(
+        _INSERT_STEP,
+        {
+            "plan_id": plan_id,
+            "revision": revision,
+            "step_index": wanted.step_index,
+            "role": wanted.role,
+            "approver_email": approver,
+            "status": StepStatus.PENDING,
+            "created_at": utcnow(),
+        },
+    )
 
 
 def create_steps(session: Session, wanted: pd.DataFrame) -> int:

@@ -1,8 +1,11 @@
 """Deciding a plan: consume the link, record the decision and move the plan in one transaction.
 
-Of two concurrent decisions on one step exactly one wins: the link is consumed with
-`UPDATE … WHERE used_at IS NULL`, the step with `UPDATE … WHERE status = 'pending'`, and the
-unique `decision.step_id` is the last guard. The loser learns who decided and when.
+Of two concurrent decisions on one step exactly one wins: the step and its plan are locked
+(`SELECT … FOR UPDATE` on PostgreSQL; SQLite has one writer at a time) and checked, the link is
+consumed with `UPDATE … WHERE used_at IS NULL`, the step with `UPDATE … WHERE status =
+'pending'`, and the unique `decision.step_id` is the last guard. The loser learns who decided
+and when. The path runs a handful of prepared Core statements and no DataFrame: it is the
+approval app's hot path.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from pumpurs import lifecycle
-from pumpurs.approvals.chain import create_steps, wanted_steps
+from pumpurs.approvals.chain import create_step, plan_next_step
 from pumpurs.approvals.returned import queue_returned
 from pumpurs.approvals.tokens import LinkProblem, LinkRefused, check_step, prior_decision, verify
 from pumpurs.clock import utcnow
@@ -26,8 +29,12 @@ from pumpurs.models import (
     ApprovalToken,
     AuditEntry,
     Decision,
+    Municipality,
     Plan,
+    PlanRevision,
     PlanStatus,
+    Pupil,
+    Region,
     School,
     Semester,
     StepStatus,
@@ -70,6 +77,9 @@ class Decided:
     next_role: str | None
     school_code: str
     semester: str
+    school_name: str  # what the "decided" page shows of the plan
+    pupil_ref: str
+    grade: int
 
 
 def decide_link(
@@ -85,16 +95,10 @@ def decide_link(
     """Decide the plan a link was issued for; raise LinkRefused when the link may not."""
     verified = verify(session, nonce)
     _check_reason(outcome, reason)
-    consumed = session.execute(
-        update(ApprovalToken)
-        .where(ApprovalToken.id == verified.token_id, ApprovalToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if consumed.rowcount != 1:  # type: ignore[attr-defined]
-        verify(session, nonce)  # someone decided in between: this raises saying who and when
-        raise LinkRefused(LinkProblem.USED)
-    return _record(session, config, settings, verified.step_id, outcome, reason, origin, via="link")
+    return _record(
+        session, config, settings, verified.step_id, outcome, reason, origin,
+        via="link", token_id=verified.token_id, nonce=nonce,
+    )  # fmt: skip
 
 
 def decide_step(
@@ -127,6 +131,89 @@ def _check_reason(outcome: Outcome, reason: str | None) -> None:
         raise ReasonRequired("a returned plan needs a reason")
 
 
+# Built once: a statement made per request costs more to build and key than to run. They are
+# Core statements on the tables, so the ORM adds nothing between them and the database.
+_step, _plan, _token = (cast(Table, m.__table__) for m in (ApprovalStep, Plan, ApprovalToken))
+_decision, _audit = cast(Table, Decision.__table__), cast(Table, AuditEntry.__table__)
+_LOCK = (
+    select(
+        _step.c.plan_id,
+        _step.c.status,
+        _step.c.revision,
+        _step.c.step_index,
+        _step.c.role,
+        _step.c.approver_email,
+        _plan.c.revision,
+        _plan.c.status,
+    )
+    .join(_plan, _plan.c.id == _step.c.plan_id)
+    .where(_step.c.id == bindparam("step_id"))
+    .with_for_update()
+)
+_CONSUME = (
+    update(_token)
+    .where(_token.c.step_id == bindparam("b_step"), _token.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    .returning(_token.c.id)
+)
+_CLAIM = (
+    update(_step)
+    .where(_step.c.id == bindparam("b_step"), _step.c.status == StepStatus.PENDING)
+    .values(status=bindparam("outcome"), decided_at=bindparam("now"))
+)
+# The unique step_id is the last guard: a second decision of a step inserts nothing. Written
+# out because SQLAlchemy does not cache its dialects' ON CONFLICT statements; SQLite (3.35+)
+# and PostgreSQL read it alike.
+_DECISION_COLUMNS = ("step_id", "plan_id", "revision", "outcome", "reason", "approver_email",
+                     "decided_at", "ip", "user_agent")  # fmt: skip
+_INSERT_DECISION = (
+    text(
+        f"INSERT INTO {_decision.name} ({', '.join(_DECISION_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + name for name in _DECISION_COLUMNS)}) "
+        "ON CONFLICT (step_id) DO NOTHING RETURNING id"
+    )
+    .bindparams(*(bindparam(name, type_=_decision.c[name].type) for name in _DECISION_COLUMNS))
+    .columns(_decision.c.id)
+)
+_AUDIT = insert(_audit)
+_MOVE = update(_plan).where(_plan.c.id == bindparam("b_plan")).values(status=bindparam("to"))
+_ABOUT = (
+    select(
+        School.code,
+        Semester.code,
+        School.name,
+        Pupil.ref,
+        PlanRevision.grade,
+        School.director_email,
+        Municipality.coordinator_email,
+        Region.coordinator_email,
+    )
+    .select_from(Plan)
+    .join(School, School.id == Plan.school_id)
+    .join(Semester, Semester.id == Plan.semester_id)
+    .join(Municipality, Municipality.id == School.municipality_id)
+    .join(Region, Region.id == Municipality.region_id)
+    .join(Pupil, Pupil.id == Plan.pupil_id)
+    .join(PlanRevision, (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision))
+    .where(Plan.id == bindparam("plan_id"))
+)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """The locked step and its plan, as the decision reads them."""
+
+    id: int
+    plan_id: int
+    status: str
+    revision: int
+    step_index: int
+    role: str
+    approver_email: str
+    plan_revision: int
+    plan_status: str
+
+
 def _record(
     session: Session,
     config: Config,
@@ -137,60 +224,52 @@ def _record(
     origin: Origin,
     *,
     via: str,
+    token_id: int | None = None,
+    nonce: str | None = None,
 ) -> Decided:
     now = utcnow()
-    # Lock and re-read: on PostgreSQL a concurrent decision may have committed meanwhile.
-    fresh = {"populate_existing": True}
-    step = session.scalars(
-        select(ApprovalStep).where(ApprovalStep.id == step_id).with_for_update(),
-        execution_options=fresh,
-    ).one()
-    plan = session.scalars(
-        select(Plan).where(Plan.id == step.plan_id).with_for_update(), execution_options=fresh
-    ).one()
-    check_step(session, step, plan.revision, plan.status)
-    claimed = session.execute(
-        update(ApprovalStep)
-        .where(ApprovalStep.id == step.id, ApprovalStep.status == StepStatus.PENDING)
-        .values(status=outcome.value, decided_at=now)
-    )
+    # Lock and re-read (the step, then its plan): on PostgreSQL a concurrent decision may have
+    # committed meanwhile. Both paths lock the step before its links, so they cannot deadlock.
+    step = _Step(step_id, *session.execute(_LOCK, {"step_id": step_id}).one())
+    check_step(session, step.id, step.status, step.revision, step.plan_revision, step.plan_status)
+    # The link is consumed here, and the step's other links (a reminder's, the digest's) die
+    # with it: all in the decision's transaction.
+    consumed = session.scalars(_CONSUME, {"b_step": step.id, "now": now}).all()
+    if token_id is not None and token_id not in consumed:
+        assert nonce is not None
+        verify(session, nonce)  # someone decided in between: this raises saying who and when
+        raise LinkRefused(LinkProblem.USED)
+    claimed = session.execute(_CLAIM, {"b_step": step.id, "outcome": outcome.value, "now": now})
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
-    # Other links of this step (a reminder's, the digest's) die with the decision.
-    session.execute(
-        update(ApprovalToken)
-        .where(ApprovalToken.step_id == step.id, ApprovalToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
     text = (reason or "").strip()[:MAX_REASON] or None
-    decision = Decision(
-        step_id=step.id,
-        plan_id=plan.id,
-        revision=step.revision,
-        outcome=outcome.value,
-        reason=text,
-        approver_email=step.approver_email,
-        decided_at=now,
-        ip=_cut(origin.ip, 64),
-        user_agent=_cut(origin.user_agent, 512),
-    )
-    try:
-        with session.begin_nested():
-            session.add(decision)
-    except IntegrityError:
-        raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id)) from None
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=step.approver_email,
-            action=f"plan.{outcome.value}",
-            entity="plan",
-            entity_id=plan.id,
-            ip=decision.ip,
-            user_agent=decision.user_agent,
-            details={
-                "decision_id": decision.id,
+    values: dict[str, Any] = {
+        "step_id": step.id,
+        "plan_id": step.plan_id,
+        "revision": step.revision,
+        "outcome": outcome.value,
+        "reason": text,
+        "approver_email": step.approver_email,
+        "decided_at": now,
+        "ip": _cut(origin.ip, 64),
+        "user_agent": _cut(origin.user_agent, 512),
+    }
+    decision_id = _insert_decision(session, values)
+    if decision_id is None:  # the unique step_id: the last guard
+        raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
+    decision = Decision(id=decision_id, **values)  # transient: what follows only reads it
+    session.execute(
+        _AUDIT,
+        {
+            "at": now,
+            "actor": step.approver_email,
+            "action": f"plan.{outcome.value}",
+            "entity": "plan",
+            "entity_id": step.plan_id,
+            "ip": decision.ip,
+            "user_agent": decision.user_agent,
+            "details": {
+                "decision_id": decision_id,
                 "step_id": step.id,
                 "step_index": step.step_index,
                 "role": step.role,
@@ -198,19 +277,13 @@ def _record(
                 "reason": text,
                 "via": via,
             },
-        )
+        },
     )
-    next_approver, next_role = _after(session, config, settings, plan, decision)
-    session.flush()
-    school_code, semester = session.execute(
-        select(School.code, Semester.code)
-        .join(Plan, Plan.school_id == School.id)
-        .join(Semester, Semester.id == Plan.semester_id)
-        .where(Plan.id == plan.id)
-    ).one()
+    about = _about(session, step.plan_id)
+    plan_status, next_approver, next_role = _after(session, config, settings, step, decision, about)
     return Decided(
-        decision_id=decision.id,
-        plan_id=plan.id,
+        decision_id=decision_id,
+        plan_id=step.plan_id,
         step_id=step.id,
         revision=step.revision,
         step_index=step.step_index,
@@ -218,25 +291,64 @@ def _record(
         outcome=outcome,
         approver_email=step.approver_email,
         decided_at=now,
-        plan_status=plan.status,
+        plan_status=plan_status,
         next_approver=next_approver,
         next_role=next_role,
-        school_code=school_code,
-        semester=semester,
+        school_code=about.school_code,
+        semester=about.semester,
+        school_name=about.school_name,
+        pupil_ref=about.pupil_ref,
+        grade=about.grade,
     )
 
 
+@dataclass(frozen=True)
+class _About:
+    """What a decision needs to know of its plan besides the plan row, in one query."""
+
+    school_code: str
+    semester: str
+    school_name: str
+    pupil_ref: str
+    grade: int
+    emails: dict[str, str | None]
+
+
+def _about(session: Session, plan_id: int) -> _About:
+    row = session.execute(_ABOUT, {"plan_id": plan_id}).one()
+    code, semester, name, pupil, grade, director, municipal, regional = row
+    emails = {"director_email": director, "municipal_email": municipal, "regional_email": regional}
+    return _About(code, semester, name, pupil, grade, emails)
+
+
+def _insert_decision(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the decision; return its id, or None if the step has one already."""
+    found: int | None = session.scalar(_INSERT_DECISION, values)
+    return found
+
+
+def _move(session: Session, step: _Step, target: PlanStatus) -> str:
+    lifecycle.check_moves([step.plan_status], target)  # as `lifecycle.move` would
+    session.execute(_MOVE, {"b_plan": step.plan_id, "to": target.value})
+    return target.value
+
+
 def _after(
-    session: Session, config: Config, settings: Settings, plan: Plan, decision: Decision
-) -> tuple[str | None, str | None]:
-    """Apply the decision to the plan; return the next approver and role if the chain goes on."""
+    session: Session,
+    config: Config,
+    settings: Settings,
+    step: _Step,
+    decision: Decision,
+    about: _About,
+) -> tuple[str, str | None, str | None]:
+    """Apply the decision to the plan; return its status, and the next approver and role."""
     if decision.outcome == Outcome.RETURNED:
-        lifecycle.move(plan, PlanStatus.RETURNED)
-        queue_returned(session, config, settings, plan.id, decision)
-        return None, None
-    wanted = wanted_steps(session, config, plan_ids=[plan.id])
-    if wanted.empty or wanted["role"].isna().all():
-        lifecycle.move(plan, PlanStatus.APPROVED)  # the last step: the plan is active
-        return None, None
-    create_steps(session, wanted)
-    return str(wanted["approver"].iloc[0]), str(wanted["role"].iloc[0])
+        status = _move(session, step, PlanStatus.RETURNED)
+        queue_returned(session, config, settings, step.plan_id, decision)
+        return status, None, None
+    found = plan_next_step(session, config, step.plan_id, step.plan_revision, about.emails)
+    if found is None or found[0].role is None:
+        return _move(session, step, PlanStatus.APPROVED), None, None  # the plan is active
+    wanted, approver = found
+    create_step(session, step.plan_id, step.plan_revision, wanted, str(approver))
+    return step.plan_status, str(approver), wanted.role

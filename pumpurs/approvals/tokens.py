@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from pumpurs.clock import RIGA, utcnow
@@ -165,58 +165,87 @@ def issue_tokens(
     return {int(row["step_id"]): str(row["nonce"]) for row in rows}
 
 
+_PRIOR = select(Decision.outcome, Decision.approver_email, Decision.decided_at).where(
+    Decision.step_id == bindparam("step_id")
+)
+
+
 def prior_decision(session: Session, step_id: int) -> PriorDecision | None:
     """Return who decided this step and when, if anyone did."""
-    found = session.execute(
-        select(Decision.outcome, Decision.approver_email, Decision.decided_at).where(
-            Decision.step_id == step_id
-        )
-    ).one_or_none()
+    found = session.execute(_PRIOR, {"step_id": step_id}).one_or_none()
     return None if found is None else PriorDecision(*found)
 
 
-def check_step(session: Session, step: ApprovalStep, plan_revision: int, plan_status: str) -> None:
+def check_step(
+    session: Session,
+    step_id: int,
+    step_status: str,
+    step_revision: int,
+    plan_revision: int,
+    plan_status: str,
+) -> None:
     """Raise LinkRefused unless the step still awaits its approver's decision."""
-    if step.status in (StepStatus.APPROVED, StepStatus.RETURNED):
-        raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
+    if step_status in (StepStatus.APPROVED, StepStatus.RETURNED):
+        raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step_id))
     if (
-        step.status == StepStatus.SUPERSEDED
-        or step.revision != plan_revision
+        step_status == StepStatus.SUPERSEDED
+        or step_revision != plan_revision
         or plan_status != PlanStatus.SUBMITTED
     ):
         raise LinkRefused(LinkProblem.SUPERSEDED)
 
 
+# Built once: a statement made per request costs more to build and key than to run.
+_VERIFY = (
+    select(
+        ApprovalToken.id,
+        ApprovalToken.approver_email,
+        ApprovalToken.revision,
+        ApprovalToken.used_at,
+        ApprovalToken.expires_at,
+        ApprovalStep.id,
+        ApprovalStep.plan_id,
+        ApprovalStep.revision,
+        ApprovalStep.step_index,
+        ApprovalStep.role,
+        ApprovalStep.approver_email,
+        ApprovalStep.status,
+        Plan.revision,
+        Plan.status,
+    )
+    .join(ApprovalStep, ApprovalStep.id == ApprovalToken.step_id)
+    .join(Plan, Plan.id == ApprovalStep.plan_id)
+    .where(ApprovalToken.nonce == bindparam("nonce"))
+)
+
+
 def verify(session: Session, nonce: str) -> Verified:
     """Return what a link may decide, or raise LinkRefused saying why it may not."""
-    row = session.execute(
-        select(ApprovalToken, ApprovalStep, Plan.revision, Plan.status)
-        .join(ApprovalStep, ApprovalStep.id == ApprovalToken.step_id)
-        .join(Plan, Plan.id == ApprovalStep.plan_id)
-        .where(ApprovalToken.nonce == nonce)
-    ).one_or_none()
+    row = session.execute(_VERIFY, {"nonce": nonce}).one_or_none()
     if row is None:
         raise LinkRefused(LinkProblem.UNKNOWN)
-    token, step, plan_revision, plan_status = row
-    if token.approver_email.lower() != step.approver_email.lower():
+    token_id, token_approver, token_revision, used_at, expires_at = row[:5]
+    step_id, plan_id, step_revision, step_index, role, approver, step_status = row[5:12]
+    plan_revision, plan_status = row[12:]
+    if token_approver.lower() != approver.lower():
         raise LinkRefused(LinkProblem.OTHER_APPROVER)
-    check_step(session, step, plan_revision, plan_status)
-    if token.revision != plan_revision:
+    check_step(session, step_id, step_status, step_revision, plan_revision, plan_status)
+    if token_revision != plan_revision:
         raise LinkRefused(LinkProblem.SUPERSEDED)
-    if token.used_at is not None:
+    if used_at is not None:
         raise LinkRefused(LinkProblem.USED)
-    if token.expires_at <= utcnow():
+    if expires_at <= utcnow():
         raise LinkRefused(LinkProblem.EXPIRED)
     return Verified(
-        token_id=token.id,
-        nonce=token.nonce,
-        step_id=step.id,
-        plan_id=step.plan_id,
-        revision=step.revision,
-        step_index=step.step_index,
-        role=step.role,
-        approver_email=step.approver_email,
-        expires_at=token.expires_at,
+        token_id=token_id,
+        nonce=nonce,
+        step_id=step_id,
+        plan_id=plan_id,
+        revision=step_revision,
+        step_index=step_index,
+        role=role,
+        approver_email=approver,
+        expires_at=expires_at,
     )
 
 

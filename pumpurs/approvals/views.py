@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from pumpurs.config import Config, Label
@@ -90,60 +90,85 @@ def plan_views(
     return views
 
 
+# Built once: a statement made per request costs more to build and key than to run.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_HEADS = (
+    select(
+        Plan.id,
+        Semester.code,
+        School.code,
+        School.name,
+        Municipality.name,
+        Region.name,
+        Pupil.ref,
+        PlanRevision.number,
+        PlanRevision.grade,
+        PlanRevision.goal,
+        PlanRevision.created_at,
+        PlanRevision.id,
+    )
+    .join(Semester, Semester.id == Plan.semester_id)
+    .join(School, School.id == Plan.school_id)
+    .join(Municipality, Municipality.id == School.municipality_id)
+    .join(Region, Region.id == Municipality.region_id)
+    .join(Pupil, Pupil.id == Plan.pupil_id)
+    .join(PlanRevision, (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision))
+    .where(Plan.id.in_(_IDS))
+)
+_RISKS = (
+    select(PlanRisk.revision_id, PlanRisk.category)
+    .where(PlanRisk.revision_id.in_(_IDS))
+    .order_by(PlanRisk.category)
+)
+_MEASURES = (
+    select(
+        PlanMeasure.revision_id,
+        PlanMeasure.measure,
+        PlanMeasure.subject,
+        PlanMeasure.provider_ref,
+        PlanMeasure.hours_per_month,
+        PlanMeasure.eur_per_month,
+    )
+    .where(PlanMeasure.revision_id.in_(_IDS))
+    .order_by(PlanMeasure.id)
+)
+_PAST = (
+    select(
+        Decision.revision,
+        Decision.outcome,
+        Decision.reason,
+        Decision.approver_email,
+        Decision.decided_at,
+    )
+    .where(Decision.plan_id == bindparam("plan_id"))
+    .order_by(Decision.decided_at, Decision.id)
+)
+
+
 def _views(
     session: Session, config: Config, plan_ids: list[int], language: str
 ) -> dict[int, PlanView]:
-    heads = session.execute(
-        select(
-            Plan.id,
-            Semester.code,
-            School.code,
-            School.name,
-            Municipality.name,
-            Region.name,
-            Pupil.ref,
-            PlanRevision.number,
-            PlanRevision.grade,
-            PlanRevision.goal,
-            PlanRevision.created_at,
-            PlanRevision.id,
-        )
-        .join(Semester, Semester.id == Plan.semester_id)
-        .join(School, School.id == Plan.school_id)
-        .join(Municipality, Municipality.id == School.municipality_id)
-        .join(Region, Region.id == Municipality.region_id)
-        .join(Pupil, Pupil.id == Plan.pupil_id)
-        .join(
-            PlanRevision, (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision)
-        )
-        .where(Plan.id.in_(plan_ids))
-    ).all()
+    heads = session.execute(_HEADS, {"ids": plan_ids}).all()
     revision_ids = [head[-1] for head in heads]
     risks: dict[int, list[str]] = defaultdict(list)
-    for revision_id, category in session.execute(
-        select(PlanRisk.revision_id, PlanRisk.category)
-        .where(PlanRisk.revision_id.in_(revision_ids))
-        .order_by(PlanRisk.category)
-    ):
-        risks[revision_id].append(_label(config.catalogue.risk_categories, category, language))
     measures: dict[int, list[MeasureLine]] = defaultdict(list)
-    for m in session.scalars(
-        select(PlanMeasure)
-        .where(PlanMeasure.revision_id.in_(revision_ids))
-        .order_by(PlanMeasure.id)
-    ):
-        measures[m.revision_id].append(
-            MeasureLine(
-                key=m.measure,
-                label=_label(config.catalogue.measures, m.measure, language),
-                subject=_label(config.catalogue.subjects, m.subject, language)
-                if m.subject
-                else None,
-                provider_ref=m.provider_ref,
-                hours=m.hours_per_month,
-                eur=m.eur_per_month,
+    if revision_ids:
+        catalogue = config.catalogue
+        for revision_id, category in session.execute(_RISKS, {"ids": revision_ids}):
+            risks[revision_id].append(_label(catalogue.risk_categories, category, language))
+        for revision_id, measure, subject, provider_ref, hours, eur in session.execute(
+            _MEASURES, {"ids": revision_ids}
+        ):
+            measures[revision_id].append(
+                MeasureLine(
+                    key=measure,
+                    label=_label(catalogue.measures, measure, language),
+                    subject=_label(catalogue.subjects, subject, language) if subject else None,
+                    provider_ref=provider_ref,
+                    hours=hours,
+                    eur=eur,
+                )
             )
-        )
     return {
         plan_id: PlanView(
             plan_id=plan_id,
@@ -179,15 +204,4 @@ def _views(
 
 def past_decisions(session: Session, plan_id: int) -> list[PastDecision]:
     """Return every decision taken on a plan so far, oldest first."""
-    rows = session.execute(
-        select(
-            Decision.revision,
-            Decision.outcome,
-            Decision.reason,
-            Decision.approver_email,
-            Decision.decided_at,
-        )
-        .where(Decision.plan_id == plan_id)
-        .order_by(Decision.decided_at, Decision.id)
-    ).all()
-    return [PastDecision(*row) for row in rows]
+    return [PastDecision(*row) for row in session.execute(_PAST, {"plan_id": plan_id})]

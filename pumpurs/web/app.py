@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from pydantic import SecretStr
 
 from pumpurs.context import current_settings
 from pumpurs.render import render_page
@@ -15,6 +16,8 @@ from pumpurs.web.pages import Web
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the ones in force if none are given)."""
     settings = settings or current_settings()
+    if settings.secret_key is None:  # read the kept key once, not on every signed link
+        settings = settings.model_copy(update={"secret_key": SecretStr(settings.signing_key())})
     language = str(settings.language)
     app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings

@@ -64,7 +64,7 @@ def deliver_returned(settings: Settings) -> None:
 
 
 def after_decision(settings: Settings, decided: Decided, background: BackgroundTasks) -> None:
-    """Run the follow-ups of a committed decision."""
-    emit_decision(decided)
+    """Run the follow-ups of a committed decision, once the approver has the answer."""
+    background.add_task(emit_decision, decided)
     if decided.outcome == Outcome.RETURNED:
         background.add_task(deliver_returned, settings)

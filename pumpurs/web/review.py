@@ -46,7 +46,8 @@ def _review(
     error: str | None = None,
     reason: str = "",
 ) -> HTMLResponse:
-    view = plan_views(session, w.config, [verified.plan_id], w.language)[verified.plan_id]
+    config = w.config  # read once: each read checks the config files for changes
+    view = plan_views(session, config, [verified.plan_id], w.language)[verified.plan_id]
     history = [
         {
             "when": when(past.decided_at, w.language),
@@ -64,7 +65,7 @@ def _review(
         plan=view,
         step=verified,
         history=history,
-        chain_length=len(w.config.programme.approval_chain),
+        chain_length=len(config.programme.approval_chain),
         valid_until=last_day(verified.expires_at, w.language),
         csrf=csrf.issue(w.settings, verified.nonce, PURPOSE),
         error=error,
@@ -108,12 +109,10 @@ def decide_plan(
             message = w.t("approvals.action.reason_required")
             return _review(w, session, verify(session, nonce), status=400, error=message)
     after_decision(w.settings, decided, background)
-    with w.read_sessions() as session:
-        view = plan_views(session, w.config, [decided.plan_id], w.language)[decided.plan_id]
     return page(
         w,
         "decided",
-        plan=view,
+        plan=decided,  # the decision carries what the page shows of the plan
         decided=decided,
         decided_when=when(decided.decided_at, w.language),
         next_role=decided.next_role,

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from pumpurs.approvals import Origin, Outcome, decide_step, ensure_steps
-from pumpurs.approvals.chain import approvers, next_steps
+from pumpurs.approvals.chain import (
+    NextStep,
+    StepState,
+    approver_for,
+    approvers,
+    create_step,
+    next_step,
+    next_steps,
+    plan_next_step,
+)
 from pumpurs.config import Config, Role
 from pumpurs.context import Context
 from pumpurs.models import ApprovalStep, Plan, PlanStatus, StepStatus
@@ -154,3 +163,93 @@ def test_approvers_fall_back_to_the_regional_coordinator() -> None:
     chosen = approvers(table)
     assert chosen[:3].tolist() == ["dir@school.example", "reg@region.example", "mun@city.example"]
     assert pd.isna(chosen[3])  # no role left: nobody to ask
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([], NextStep(0, "school_director")),
+        ([StepState(0, "school_director", "approved")], NextStep(1, "regional_coordinator")),
+        ([StepState(0, "school_director", "pending")], None),
+        ([StepState(0, "school_director", "returned")], None),
+        ([StepState(0, "school_director", "superseded")], NextStep(1, "school_director")),
+        (
+            [
+                StepState(0, "school_director", "approved"),
+                StepState(1, "regional_coordinator", "approved"),
+            ],
+            NextStep(2, None),
+        ),
+        # Out of order and with a gap: the index follows the last step whatever came before.
+        ([StepState(3, "regional_coordinator", "approved")], NextStep(4, "school_director")),
+    ],
+)
+def test_next_step_is_the_one_rule_for_one_plan(
+    steps: list[StepState], expected: NextStep | None
+) -> None:
+    assert next_step(steps, CHAIN) == expected
+
+
+def test_the_bulk_and_the_single_plan_paths_agree() -> None:
+    cases = [
+        [],
+        [(0, "school_director", "approved")],
+        [(0, "school_director", "pending")],
+        [(0, "school_director", "superseded"), (1, "school_director", "approved")],
+        [(0, "school_director", "approved"), (1, "regional_coordinator", "approved")],
+    ]
+    plans = pd.DataFrame({"plan_id": range(len(cases)), "revision": [1] * len(cases)})
+    frame = pd.DataFrame(
+        [(plan_id, *step) for plan_id, steps in enumerate(cases) for step in steps],
+        columns=["plan_id", "step_index", "role", "status"],
+    )
+    bulk = {
+        int(row.plan_id): NextStep(
+            int(row.step_index), row.role if isinstance(row.role, str) else None
+        )
+        for row in next_steps(plans, frame, CHAIN).itertuples()
+    }
+    single = {
+        plan_id: next_step([StepState(*step) for step in steps], CHAIN)
+        for plan_id, steps in enumerate(cases)
+    }
+    assert bulk == {plan_id: found for plan_id, found in single.items() if found is not None}
+
+
+def test_approver_for_falls_back_to_the_regional_coordinator() -> None:
+    emails = {
+        "director_email": "dir@school.example",
+        "municipal_email": "",
+        "regional_email": "reg@region.example",
+    }
+    assert approver_for("school_director", emails) == "dir@school.example"
+    assert approver_for("municipal_coordinator", emails) == "reg@region.example"
+    assert approver_for("regional_coordinator", emails) == "reg@region.example"
+    assert approver_for("school_director", emails | {"director_email": None}) == (
+        "reg@region.example"
+    )
+    assert approver_for(None, emails) is None
+    assert approver_for("janitor", emails) is None
+
+
+def test_plan_next_step_reads_one_plan_as_ensure_steps_does(context: Context) -> None:
+    chain = _with_chain(context.config, CHAIN)
+    plan_id = submitted_plan(context)
+    emails = {"director_email": "dir@school.example", "municipal_email": None,
+              "regional_email": KURZEME}  # fmt: skip
+    with context.sessions.begin() as session:
+        plan = session.get(Plan, plan_id)
+        assert plan is not None
+        revision = plan.revision
+        session.execute(delete(ApprovalStep).where(ApprovalStep.plan_id == plan_id))
+        found = plan_next_step(session, chain, plan_id, revision, emails)
+        assert found == (NextStep(0, "school_director"), "dir@school.example")
+        create_step(session, plan_id, revision, *found)
+        assert plan_next_step(session, chain, plan_id, revision, emails) is None  # pending
+        step = session.scalars(select(ApprovalStep).where(ApprovalStep.plan_id == plan_id)).one()
+        assert (step.role, step.approver_email, step.status) == (
+            "school_director", "dir@school.example", StepStatus.PENDING)  # fmt: skip
+        step.status = StepStatus.APPROVED
+        session.flush()
+        found = plan_next_step(session, chain, plan_id, revision, emails)
+    assert found == (NextStep(1, "regional_coordinator"), KURZEME)
