@@ -7,7 +7,7 @@ skipped, so re-running a collection stores nothing new. Every file read is kept 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,18 +78,27 @@ def read_batch(
 ) -> tuple[pd.DataFrame, dict[str, ReadResult]]:
     """Read every file; return their rows as one batch and each file's read result by label."""
     results = {f.label: read_file(f.path, max_bytes=max_bytes, columns=columns) for f in files}
-    frames = []
+    return batch_rows(files, {label: r.frame for label, r in results.items()}, columns), results
+
+
+def batch_rows(
+    files: Sequence[InboxFile],
+    frames: Mapping[str, pd.DataFrame | None],
+    columns: tuple[Column, ...],
+) -> pd.DataFrame:
+    """Return the rows of these files (their `frames` by label, as read) as one batch, in order."""
+    parts = []
     for item in files:
-        frame = results[item.label].frame
+        frame = frames.get(item.label)
         if frame is not None and not frame.empty:
-            frames.append(frame.assign(file=item.label, folder_school=item.folder_school))
+            parts.append(frame.assign(file=item.label, folder_school=item.folder_school))
     keys = [c.key for c in columns]
     empty = pd.DataFrame(columns=[*keys, "row_number", "file", "folder_school"], dtype="object")
-    batch = pd.concat(frames, ignore_index=True) if frames else empty
+    batch = pd.concat(parts, ignore_index=True) if parts else empty
     for key in keys:  # a file may lack an optional column; the batch has them all
         if key not in batch.columns:
             batch[key] = ""
-    return batch, results
+    return batch
 
 
 def keep_without_codes(path: Path, content: bytes | None) -> bytes | None:

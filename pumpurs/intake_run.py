@@ -6,8 +6,10 @@ each row read ended accepted or rejected. The per-school report is in `pumpurs.i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import pickle
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -16,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS, Column
 from pumpurs.config import Config
-from pumpurs.inbox import InboxFile, new_files, read_batch, record_submissions
-from pumpurs.intake import REJECTION_COLUMNS, ReadResult
+from pumpurs.inbox import InboxFile, batch_rows, new_files, read_batch, record_submissions
+from pumpurs.intake import REJECTION_COLUMNS, ReadResult, read_file
 from pumpurs.models import RowRejection, Semester, Submission
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
@@ -96,11 +98,18 @@ class Batch:
 
     def file_problems(self, language: str) -> list[dict[str, Any]]:
         """Return the dashboard's table of files that could not be read."""
-        return [
-            {"school": f.folder_school, "file": f.path.name,
-             "problem": self.results[f.label].message(language)}
-            for f in self.files if not self.results[f.label].ok
-        ]  # fmt: skip
+        return file_problems(self.files, self.results, language)
+
+
+def file_problems(
+    files: Sequence[InboxFile], results: Mapping[str, ReadResult], language: str
+) -> list[dict[str, Any]]:
+    """Return the dashboard's table of these files that could not be read, in their order."""
+    return [
+        {"school": f.folder_school, "file": f.path.name,
+         "problem": results[f.label].message(language)}
+        for f in files if not results[f.label].ok
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,91 @@ def read_inbox(
         language = str(settings.language)
         batch.submissions = record_submissions(session, semester, files, results, language)
     return batch
+
+
+_SET_ASIDE = pd.DataFrame()  # stands for a frame packed away: the result still reads as ok
+
+
+@dataclass
+class Scan:
+    """Every new file of one run read once, its rows packed away until its part is processed.
+
+    A whole semester's rows unpacked at once would take about a gigabyte at ten times the
+    national scale; packed (pickled, compressed) they take some tens of megabytes, and each
+    part (`batch`) unpacks only its own files, so an intake can go part by part.
+    """
+
+    kind: IntakeKind
+    files: list[InboxFile]  # oldest first, as `new_files` gives them
+    skipped: int
+    results: dict[str, ReadResult]  # by label; a frame read is set aside in `packed`
+    packed: dict[str, bytes] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # rows read, by label
+
+    @property
+    def unreadable(self) -> int:
+        """Return how many files gave no rows."""
+        return sum(1 for r in self.results.values() if not r.ok)
+
+    def file_problems(self, language: str) -> list[dict[str, Any]]:
+        """Return the dashboard's table of files that could not be read."""
+        return file_problems(self.files, self.results, language)
+
+    def batch(
+        self, session: Session, semester: Semester, files: Sequence[InboxFile], language: str
+    ) -> Batch:
+        """Return these files (in run order) as a batch, each stored as a submission.
+
+        The batch is what `read_inbox` would give if these were the only new files.
+        """
+        frames = {f.label: _unpack(self.packed[f.label]) for f in files if f.label in self.packed}
+        rows = batch_rows(files, frames, self.kind.columns)
+        results = {
+            f.label: replace(self.results[f.label], frame=frames[f.label])
+            if f.label in frames else self.results[f.label]
+            for f in files
+        }  # fmt: skip
+        batch = Batch(self.kind, list(files), self.skipped, rows, results)
+        if files:
+            batch.submissions = record_submissions(session, semester, files, results, language)
+        return batch
+
+
+def scan_inbox(
+    session: Session,
+    config: Config,
+    settings: Settings,
+    semester: Semester,
+    code: SemesterCode,
+    kind: IntakeKind,
+    on_read: Callable[[int, int], None] = lambda _done, _total: None,
+) -> Scan:
+    """Read every new file of this kind once and pack its rows away; store nothing.
+
+    `on_read(done, total)` is told every few per cent of the files.
+    """
+    inbox = settings.effective_inbox_dir
+    files, skipped = new_files(session, inbox, semester, code, kind.folder)
+    max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
+    scan = Scan(kind, files, skipped, {})
+    step = max(1, len(files) // 20)
+    for done, item in enumerate(files, start=1):
+        result = read_file(item.path, max_bytes=max_bytes, columns=kind.columns)
+        frame = result.frame
+        if frame is not None:
+            scan.packed[item.label] = zlib.compress(pickle.dumps(frame, protocol=5), 1)
+            scan.rows[item.label] = len(frame)
+            result = replace(result, frame=_SET_ASIDE)
+        scan.results[item.label] = result
+        if done % step == 0 or done == len(files):
+            on_read(done, len(files))
+    return scan
+
+
+def _unpack(packed: bytes) -> pd.DataFrame:
+    frame = pickle.loads(zlib.decompress(packed))  # noqa: S301 - packed by this process
+    assert isinstance(frame, pd.DataFrame)
+    return frame
 
 
 def rejection_frame(

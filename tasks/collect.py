@@ -1,4 +1,4 @@
-"""The collect task: one run reads, checks and stores a whole inbox batch."""
+"""The collect task: one run reads, checks and stores the inbox, a part of schools at a time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from pumpurs.collect import collect
+from pumpurs.collect import collect_in_chunks
 from pumpurs.context import context
 from pumpurs.semester import SemesterCode
 from tasks import IO_RETRIES
@@ -17,10 +17,13 @@ from tasks.dashboard import Progress
 
 @task(name="collect-plan-files", cache_policy=NO_CACHE, **IO_RETRIES)
 def collect_plan_files(semester: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Read, validate and store every new plan file, and queue the schools' reports."""
+    """Read, validate and store every new plan file, and queue the schools' reports.
+
+    Each part of schools is stored in its own transaction: a run stopped midway leaves whole
+    parts stored, and the next run (or retry) takes the files not stored yet.
+    """
     ctx = context()
     code = SemesterCode.parse(semester)
     on_progress = progress.update if progress is not None else (lambda _: None)
-    with ctx.sessions.begin() as session:
-        report = collect(session, ctx.config, ctx.settings, code, on_progress)
+    report = collect_in_chunks(ctx.sessions, ctx.config, ctx.settings, code, on_progress)
     return asdict(report)

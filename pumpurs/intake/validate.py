@@ -205,10 +205,14 @@ def _distinct_codes(codes: pd.Series) -> str:
 
 
 def _check_two_files(data: pd.DataFrame, problems: Problems) -> None:
-    """Flag a school's pupil whose plan appears in a later file than the first one."""
+    """Flag a school's pupil whose plan appears in a later file than the first one.
+
+    Pupil references are the school's own, so files are compared within a school's folder: a
+    row carrying another school's code (rejected as `wrong_school`) does not make that school's
+    own row for the same reference a second file.
+    """
     folder = data["folder_school"].str.upper()
-    school = data["school"].str.upper().where(data["school"].ne(""), folder)
-    first = data["file_rank"].groupby([school, data["pupil_ref"]]).transform("min")
+    first = data["file_rank"].groupby([folder, data["pupil_ref"]]).transform("min")
     hits = data["pupil_ref"].ne("") & data["file_rank"].gt(first)
     labels = np.asarray(pd.unique(data["file"]), dtype=object)
     first_file = pd.Series(labels[first.to_numpy()], index=data.index, dtype="str")

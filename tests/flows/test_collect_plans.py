@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, text, update
 from flows.collect_plans import collect_plans
 from pumpurs.context import Context, load_context, use_settings
 from pumpurs.generate import generate
-from pumpurs.models import Plan, PlanRevision, PlanStatus, RowRejection, Submission
+from pumpurs.models import Plan, PlanRevision, PlanStatus, Pupil, RowRejection, Submission
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.smtp_sink import SmtpSink
@@ -327,3 +328,125 @@ def test_task_runs_do_not_grow_with_rows(
     assert city_rows > 3 * small_rows
     small, city = task_runs(small_run), task_runs(city_run)
     assert [name for name, _ in small] == [name for name, _ in city] and len(small) <= 6, city
+
+
+def _stored(ctx: Context) -> dict[str, list[tuple[object, ...]]]:
+    """Return everything a collect stores, as sorted rows free of database ids."""
+    queries = {
+        "plans": "SELECT s.code, u.ref, p.status, p.revision FROM plan p"
+        " JOIN pupil u ON u.id = p.pupil_id JOIN school s ON s.id = p.school_id",
+        "revisions": "SELECT s.code, u.ref, r.number, r.grade, r.goal, b.filename"
+        " FROM plan_revision r JOIN plan p ON p.id = r.plan_id JOIN pupil u ON u.id = p.pupil_id"
+        " JOIN school s ON s.id = p.school_id JOIN submission b ON b.id = r.submission_id",
+        "measures": "SELECT u.ref, r.number, m.measure, m.subject, m.provider_ref,"
+        " m.hours_per_month, m.eur_per_month FROM plan_measure m"
+        " JOIN plan_revision r ON r.id = m.revision_id JOIN plan p ON p.id = r.plan_id"
+        " JOIN pupil u ON u.id = p.pupil_id",
+        "risks": "SELECT u.ref, r.number, k.category FROM plan_risk k"
+        " JOIN plan_revision r ON r.id = k.revision_id JOIN plan p ON p.id = r.plan_id"
+        " JOIN pupil u ON u.id = p.pupil_id",
+        "rejections": 'SELECT b.school_folder, b.filename, x.row_number, x."column", x.rule,'
+        " x.message, x.pupil_ref FROM row_rejection x JOIN submission b ON b.id = x.submission_id",
+        "submissions": "SELECT school_folder, filename, status, problem, rows_read, rows_accepted,"
+        " rows_rejected, sha256, kept_sha256, redacted FROM submission",
+        "mail": "SELECT m.kind, m.recipient, m.dedupe_key, m.subject, m.body_text, a.filename,"
+        " a.content FROM outbox_message m LEFT JOIN outbox_attachment a ON a.message_id = m.id",
+    }
+    with ctx.sessions() as session:
+        return {
+            name: sorted((tuple(row) for row in session.execute(text(sql)).all()), key=repr)
+            for name, sql in queries.items()
+        }
+
+
+def test_a_semester_in_many_chunks_is_stored_as_in_one(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    from dataclasses import asdict
+
+    import pumpurs.collect
+    from pumpurs import db
+
+    data = tmp_path / "data"
+    generate("small", 7, data, SEMESTER)
+    s1, s2, s3 = sorted({s.name for s in (data / "inbox" / SEMESTER.folder).iterdir()})[:3]
+
+    def write(inbox: Path, school: str, name: str, *rows: str, mtime: int | None = None) -> None:
+        path = inbox / SEMESTER.folder / school / "plans" / name
+        path.write_bytes(csv(*rows) if rows else b"")
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+
+    meals = "7;learning;Mērķis;meals;;;;40"
+    # Rows naming another school are rejected for it, and nothing more: they make no pupil of
+    # that school (or of another folder naming the same unknown code) a second file's, so
+    # schools can be checked apart, whatever the chunk size.
+    first_round = [
+        (s1, "tie_a.csv", (f"{s2};P-TIE1;{meals}", f"LV-ZZZ-999;P-TIE2;{meals}"), 1_000_000),
+        (s2, "tie_b.csv", (f"{s2};P-TIE1;{meals}", f"{s2};P-OWN;8;family;Mērķis;transport;;;;30"),
+         1_000_001),
+        (s3, "tie_c.csv", (f"LV-ZZZ-999;P-TIE2;{meals}",), 1_000_002),
+        (s3, "tukss.csv", (), 1_000_003),
+        (s1, "round1.csv", (f"{s1};P-REV;{meals}", f"{s1};P-SAME;{meals}",
+                            f"{s1};P-DEC;{meals}"), None),
+    ]  # fmt: skip
+    second_round = (f"{s1};P-REV;7;learning;Jauns mērķis;meals;;;;40", f"{s1};P-SAME;{meals}",
+                    f"{s1};P-DEC;{meals}")  # fmt: skip
+    parts: list[list[str]] = []
+    real_part = pumpurs.collect._collect_part
+
+    def counted_part(*args: Any) -> Any:
+        parts.append([f.label for f in args[5]])
+        return real_part(*args)
+
+    def run(name: str, chunk_rows: int) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+        url = settings.database_url or ""
+        if url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / name}.db"
+        else:  # one PostgreSQL database: start it afresh
+            with db.engine_for(url).begin() as connection:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+                connection.exec_driver_sql("CREATE SCHEMA public")
+        inbox = tmp_path / name / "inbox"
+        shutil.copytree(data / "inbox", inbox)  # collect masks personal codes in place
+        for school, filename, rows, mtime in first_round:
+            write(inbox, school, filename, *rows, mtime=mtime)
+        local = settings.model_copy(update={"config_dir": data / "config", "inbox_dir": inbox,
+                                            "database_url": url})  # fmt: skip
+        monkeypatch.setattr(pumpurs.collect, "CHUNK_ROWS", chunk_rows)
+        reports = []
+        with use_settings(local):
+            ctx = load_context(local)
+            with ctx.sessions.begin() as session:
+                ensure_semester(session, ctx.config, SEMESTER)
+            collect = pumpurs.collect.collect_in_chunks
+            reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
+            with ctx.sessions.begin() as session:
+                decided = select(Plan.id).join(Pupil).where(Pupil.ref == "P-DEC")
+                session.execute(
+                    update(Plan).where(Plan.id.in_(decided)).values(status=PlanStatus.APPROVED)
+                )
+            write(inbox, s1, "round2.csv", *second_round)
+            reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
+            return reports, _stored(ctx)
+
+    monkeypatch.setattr(pumpurs.collect, "_collect_part", counted_part)
+    one_reports, one_stored = run("one", 1_000_000)
+    assert len(parts) == 2  # one part per run
+    parts.clear()
+    many_reports, many_stored = run("many", 1)
+    assert len(parts) > 5
+    assert all(len({label.split("/")[0] for label in part}) == 1 for part in parts)
+
+    assert many_reports == one_reports
+    assert many_stored == one_stored
+    first, second = one_reports
+    assert first["files"] == second["skipped"] and second["files"] == 1
+    assert (second["plans_revised"], second["plans_unchanged"]) == (1, 1)
+    rules = {(r[1], r[2], r[4]) for r in one_stored["rejections"]}
+    assert ("round2.csv", 4, "plan_already_decided") in rules
+    assert not {rule for rule in rules if rule[2] == "pupil_in_two_files"}
+    assert {("tie_a.csv", 2, "wrong_school"), ("tie_a.csv", 3, "unknown_school"),
+            ("tie_c.csv", 2, "unknown_school")} <= rules  # fmt: skip
+    assert [p["file"] for p in first["file_problems"]] == ["tukss.csv"]
