@@ -12,7 +12,7 @@ from pumpurs.mail import Attachment, Outgoing, _insert_new, deliver, queue, queu
 from pumpurs.models import OutboxAttachment, OutboxMessage
 from pumpurs.render import RenderedEmail, render_email
 from pumpurs.smtp_sink import SmtpSink
-from tasks.common import mail_notes
+from tasks.dashboard import mail_notes
 
 TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
 
