@@ -110,15 +110,21 @@ def queue_many(
     keys = list(wanted)
     for start in range(0, len(keys), QUEUE_CHUNK):
         chunk = keys[start : start + QUEUE_CHUNK]
-        known = set(
-            session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
-            )
-        )
+        known = queued_keys(session, chunk)
         fresh = [wanted[k] for k in chunk if k not in known]
         if fresh:
             queued |= _insert_new(session, fresh, domain)
     return queued
+
+
+def queued_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Return which of these dedupe keys are in the outbox already (to skip building them)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), QUEUE_CHUNK):
+        chunk = list(keys[start : start + QUEUE_CHUNK])
+        where = OutboxMessage.dedupe_key.in_(chunk)
+        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(where)))
+    return found
 
 
 def _insert_new(session: Session, fresh: Sequence[Outgoing], domain: str) -> set[str]:

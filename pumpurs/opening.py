@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs import lifecycle
 from pumpurs.config import Config
-from pumpurs.mail import Attachment, Outgoing, queue_many
+from pumpurs.mail import Attachment, Outgoing, queue_many, queued_keys
 from pumpurs.models import (
     Plan,
     PlanMeasure,
@@ -120,9 +120,13 @@ def queue_invitations(
     language = str(settings.language)
     continuing = continuing_rows(session, semester.id)
     by_school = dict(tuple(continuing.groupby("school_code"))) if not continuing.empty else {}
+    keys = {school.code: f"invitation:{code.code}:{school.code}" for school in config.schools}
+    sent = queued_keys(session, list(keys.values()))  # a re-run builds no workbook again
     outgoing: list[Outgoing] = []
     for school in config.schools:
-        key = f"invitation:{code.code}:{school.code}"
+        key = keys[school.code]
+        if key in sent:
+            continue
         rows = by_school.get(school.code, continuing.iloc[0:0])
         filename = template_filename(school.code, code, language)
         email = render_email(

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+import pumpurs.opening
 from flows.open_semester import open_semester
 from pumpurs.context import Context, use_settings
 from pumpurs.models import (
@@ -22,6 +24,7 @@ from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.smtp_sink import SmtpSink
 from pumpurs.store import ensure_semester
+from pumpurs.workbook import build_plan_template
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
 
@@ -65,13 +68,22 @@ def _continuing_plan(ctx: Context, school_code: str, ref: str) -> None:
 
 
 def test_open_semester_twice_invites_each_school_exactly_once(
-    context: Context, smtp: SmtpSink
+    context: Context, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    built: list[str] = []
+
+    def build(config: Any, school_code: str, *args: Any) -> bytes:
+        built.append(school_code)
+        return build_plan_template(config, school_code, *args)
+
+    monkeypatch.setattr(pumpurs.opening, "build_plan_template", build)
     first = open_semester("2026/2027-1")
+    workbooks = len(built)
     second = open_semester("2026/2027-1")
     schools = len(context.config.schools)
-    assert first["invitations_queued"] == first["mail_sent"] == schools
+    assert first["invitations_queued"] == first["mail_sent"] == workbooks == schools
     assert second["invitations_queued"] == second["mail_sent"] == 0
+    assert len(built) == workbooks  # the second run built no workbook for a sent invitation
     recipients = sorted(r.recipients[0] for r in smtp.received)
     assert recipients == sorted(s.coordinator.email for s in context.config.schools)
     for received in smtp.received:
