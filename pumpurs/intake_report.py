@@ -15,7 +15,7 @@ from pumpurs.config import Config
 from pumpurs.inbox import InboxFile
 from pumpurs.intake_run import ROW, Accounting, Batch, IntakeKind
 from pumpurs.mail import Attachment, Outgoing, queue_many
-from pumpurs.privacy import mask
+from pumpurs.privacy import mask_series
 from pumpurs.render import render_email
 from pumpurs.semester import SemesterCode
 
@@ -35,8 +35,9 @@ def queue_reports(
     """Queue one report per school that sent files; `plans` gives each school's plan counts."""
     outgoing: list[Outgoing] = []
     # Split once: filtering the whole batch for each of 600 schools would cost minutes.
-    rejected_by_school = dict(tuple(rejections.groupby("folder_school", sort=False)))
-    rows_by_school = dict(tuple(batch.rows.groupby("folder_school", sort=False)))
+    ordered = rejections.sort_values(ROW, kind="stable")
+    rejected_by_school = dict(tuple(ordered.groupby("folder_school", sort=False)))
+    csv_by_school = rejected_csvs(batch.kind, batch.rows, rejections, language)
     for school_code in batch.schools():
         school = config.school(school_code)
         if school is None:  # a folder of no known school: only the run's artifact can say it
@@ -44,7 +45,7 @@ def queue_reports(
         mine = [f for f in batch.files if f.folder_school == school_code]
         labels = [f.label for f in mine]
         rows = rejected_by_school.get(school_code, rejections.iloc[0:0])
-        rows = rows[rows["file"].isin(labels)].sort_values(ROW)
+        rows = rows[rows["file"].isin(labels)]  # in file and row order already
         email = render_email(
             "intake_report",
             language,
@@ -55,7 +56,7 @@ def queue_reports(
             plans=plans.get(school_code, {}),
             rejected=rows.head(EMAIL_TABLE_LIMIT).to_dict("records"),
             rejected_total=len(rows),
-            rejected_rows=len(rows[ROW].drop_duplicates()),
+            rejected_rows=len(set(zip(rows["file"], rows["row_number"], strict=True))),
             column_label=lambda key: _column_label(batch.kind, key, language),
         )
         attachments = []
@@ -63,7 +64,7 @@ def queue_reports(
             stem = batch.kind.csv_name.get(language, batch.kind.csv_name["lv"])
             attachments.append(Attachment(
                 f"{stem}_{school_code}_{code.folder}.csv", "text/csv",
-                rejected_csv(batch.kind, rows_by_school[school_code], rows, language)))  # fmt: skip
+                csv_by_school[school_code]))  # fmt: skip
         files_key = "+".join(sorted(f.sha256[:12] for f in mine))
         prefix = batch.kind.mail_kind.replace("_", "-")
         key = f"{prefix}:{code.code}:{school_code}:{files_key}"
@@ -84,23 +85,38 @@ def _column_label(kind: IntakeKind, key: str | None, language: str) -> str:
     return "—"
 
 
-def rejected_csv(kind: IntakeKind, sent: pd.DataFrame, rows: pd.DataFrame, language: str) -> bytes:
-    """Return the rejected rows as they were `sent`, with the reasons, to fix and send again."""
-    reasons: dict[tuple[str, int], list[str]] = {}
-    for file, row, message in zip(rows["file"], rows["row_number"], rows["message"], strict=True):
-        reasons.setdefault((file, int(row)), []).append(message)
-    wanted = sent[[(f, int(r)) in reasons for f, r in zip(sent["file"], sent["row_number"],
-                                                          strict=True)]]  # fmt: skip
+def rejected_csvs(
+    kind: IntakeKind, sent: pd.DataFrame, rejections: pd.DataFrame, language: str
+) -> dict[str, bytes]:
+    """Return per school folder its rejected rows as they were `sent`, with the reasons (all
+    of a row's reasons in one cell), as CSV to fix and send again. Built for the whole batch
+    at once; the values are masked like everything a report shows."""
+    if rejections.empty:
+        return {}
+    reasons = (
+        rejections.groupby(ROW, sort=False)["message"]
+        .agg(" | ".join)
+        .rename("errors")
+        .reset_index()
+    )
     keys = [c.key for c in kind.columns]
+    rows = sent[["folder_school", *ROW, *keys]].merge(reasons, on=ROW).sort_values(ROW)
+    cells = {key: mask_series(rows[key].fillna("").astype("str")).tolist() for key in keys}
+    records = zip(
+        rows["folder_school"], rows["file"].str.split("/", n=1).str[1], rows["row_number"],
+        *cells.values(), mask_series(rows["errors"]).tolist(), strict=True,
+    )  # fmt: skip
     labels = [c.lv if language == "lv" else c.en for c in kind.columns]
     english = language == "en"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["File" if english else "Fails", "Row" if english else "Rinda", *labels,
-                     "Errors" if english else "Kļūdas"])  # fmt: skip
-    records = wanted.sort_values(ROW)[["file", "row_number", *keys]].itertuples(index=False)
-    for file, row, *cells in records:
-        texts = [mask("" if pd.isna(cell) else str(cell)) for cell in cells]
-        errors = mask(" | ".join(reasons[(file, int(row))]))
-        writer.writerow([file.split("/", 1)[1], int(row), *texts, errors])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    header = ["File" if english else "Fails", "Row" if english else "Rinda", *labels,
+              "Errors" if english else "Kļūdas"]  # fmt: skip
+    buffers: dict[str, io.StringIO] = {}
+    writers: dict[str, Any] = {}
+    for school, *record in records:
+        if school not in writers:
+            buffers[school] = io.StringIO()
+            writers[school] = csv.writer(buffers[school], delimiter=";", lineterminator="\r\n")
+            writers[school].writerow(header)
+        record[1] = int(record[1])
+        writers[school].writerow(record)
+    return {school: ("\ufeff" + b.getvalue()).encode("utf-8") for school, b in buffers.items()}

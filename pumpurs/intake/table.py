@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from pumpurs.columns import Column, header_aliases, normalise_header
@@ -35,33 +34,31 @@ def build_table(
     rows: Sequence[Sequence[str]], columns: Sequence[Column], required: Sequence[str]
 ) -> Table:
     """Find the header, map it to column keys, and return the data rows as a text frame."""
-    grid = _grid(rows)
-    filled = (grid != "").any(axis=1)
-    if not filled.any():
+    # Plain lists until the frame is built: a school's file has a few hundred rows, and one
+    # pass in Python beats a pandas string operation per column for each of hundreds of files.
+    grid = [[cell.strip() for cell in row] for row in rows]
+    filled = [any(row) for row in grid]
+    if not any(filled):
         return Table(None, "intake.file.empty")
-    header_at = int(np.argmax(filled.to_numpy()))
-    keys, ignored = _header_keys(list(grid.iloc[header_at]), columns)
+    header_at = filled.index(True)
+    keys, ignored = _header_keys(grid[header_at], columns)
     missing = tuple(key for key in required if key not in keys.values())
     if missing:
         return Table(None, "intake.file.missing_columns", missing=missing, ignored=ignored)
-    body = grid.loc[filled & (grid.index > header_at), list(keys)]
-    body.columns = pd.Index(list(keys.values()))
+    positions = list(keys)
+    numbers = [n for n in range(header_at + 1, len(grid)) if filled[n]]
+    cells = [[_at(grid[n], p) for p in positions] for n in numbers]
+    body = pd.DataFrame(cells, columns=list(keys.values()), index=numbers, dtype="str")
     body = _drop_notes_row(body, columns)
-    body = body.loc[(body != "").any(axis=1)]
+    body = body.loc[(body.to_numpy(dtype=object) != "").any(axis=1)]
     if body.empty:
         return Table(None, "intake.file.no_rows", ignored=ignored)
     frame = body.assign(row_number=(body.index + 1).astype("int64")).reset_index(drop=True)
     return Table(frame, ignored=ignored)
 
 
-def _grid(rows: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """Return the rows as a frame of stripped text, indexed from 0 (row number minus one)."""
-    width = max((len(row) for row in rows), default=0)
-    if width == 0:
-        return pd.DataFrame(index=pd.RangeIndex(len(rows)))
-    padded = [[*row, *([""] * (width - len(row)))] for row in rows]
-    grid = pd.DataFrame(padded, dtype="str")
-    return pd.DataFrame({position: grid[position].str.strip() for position in grid.columns})
+def _at(row: Sequence[str], position: int) -> str:
+    return row[position] if position < len(row) else ""
 
 
 def _header_keys(
