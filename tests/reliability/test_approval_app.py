@@ -145,12 +145,6 @@ def with_real_values(raw: dict[str, Any], world: World, tokens: dict[str, str]) 
     return schema
 
 
-# schemathesis's negative mode calls the `random` module inside its strategies now and then;
-# Hypothesis warns about that (its warning, their code), which this suite would turn into an error.
-@pytest.mark.filterwarnings(
-    "ignore:Do not use the `random` module inside strategies"
-    ":hypothesis.errors.HypothesisDeprecationWarning"
-)
 @SQLITE_ONLY
 def test_an_openapi_driven_fuzz_finds_no_server_error(world: World, tally: Tally) -> None:
     raw = openapi(world.ctx)
@@ -159,14 +153,17 @@ def test_an_openapi_driven_fuzz_finds_no_server_error(world: World, tally: Tally
     for description, examples in ((raw, 60), (with_real_values(raw, world, tokens), 150)):
         schema = schemathesis.openapi.from_dict(description)
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-
-            @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+            # Derandomized: the same cases on every machine, so whether the fuzz gets past the
+            # signatures (asserted below) does not depend on the run's luck.
+            @settings(max_examples=examples, deadline=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))  # fmt: skip
             @given(case=schema.as_strategy(generation_mode=mode), data=st.data())
             def fuzz(case: Any, data: st.DataObject) -> None:
                 link = (case.path_parameters or {}).get("link")
-                if isinstance(case.body, dict) and link in tokens and data.draw(st.booleans()):
+                real = st.sampled_from([True, True, False])  # mostly past the CSRF check
+                if isinstance(case.body, dict) and link in tokens and data.draw(real):
                     case.body["csrf"] = tokens[link]  # the token this link's page rendered
-                    if "action" in case.body and data.draw(st.booleans()):
+                    if "action" in case.body and data.draw(real):
                         case.body["action"] = data.draw(st.sampled_from(["approve", "return"]))
                 response = case.call(base_url=world.url, timeout=30)
                 statuses[(f"{case.method} {case.operation.path}", response.status_code)] += 1
