@@ -12,10 +12,10 @@ import pytest
 from pumpurs.config import load_config
 from pumpurs.intake import (
     ACCEPTED_EVALUATION_COLUMNS,
-    Validation,
     row_accounting,
     validate_evaluations,
 )
+from tests.intake.findings import findings
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "config")
 SCHOOL = "LV-LIE-006"
@@ -40,20 +40,6 @@ def batch(*rows: dict[str, Any]) -> pd.DataFrame:
         for number, row in enumerate(rows, start=2)
     ]
     return pd.DataFrame(records)
-
-
-def findings(validation: Validation) -> dict[int, list[tuple[str, str | None]]]:
-    """Return each rejected row number with its (rule, column) findings."""
-    result: dict[int, list[tuple[str, str | None]]] = {}
-    rejections = validation.rejections
-    for number, rule, column in zip(
-        rejections["row_number"].tolist(),
-        rejections["rule"].tolist(),
-        rejections["column"].tolist(),
-        strict=True,
-    ):
-        result.setdefault(number, []).append((rule, column))
-    return result
 
 
 def test_valid_rows_are_accepted_typed() -> None:

@@ -24,6 +24,7 @@ from pumpurs.intake import (
     validate_plans,
 )
 from pumpurs.intake.problems import render
+from tests.intake.findings import findings
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = load_config(REPO / "config")
@@ -65,20 +66,6 @@ def batch(*rows: dict[str, Any], file: str = "plani.csv", folder: str = SCHOOL) 
         for number, row in enumerate(rows, start=2)
     ]
     return pd.DataFrame(records)
-
-
-def findings(validation: Validation) -> dict[int, list[tuple[str, str | None]]]:
-    """Return each rejected row number with its (rule, column) findings."""
-    result: dict[int, list[tuple[str, str | None]]] = {}
-    rejections = validation.rejections
-    for number, rule, column in zip(
-        rejections["row_number"].tolist(),
-        rejections["rule"].tolist(),
-        rejections["column"].tolist(),
-        strict=True,
-    ):
-        result.setdefault(number, []).append((rule, column))
-    return result
 
 
 def message(validation: Validation, row_number: int, rule: str) -> str:
