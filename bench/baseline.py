@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 from pumpurs.columns import PLAN_COLUMNS
 from pumpurs.config import Config
 from pumpurs.intake import read_file, validate_plans
-from pumpurs.models import (
+from pumpurs.store.models import (
     Base,
     Plan,
     PlanMeasure,

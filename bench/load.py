@@ -69,7 +69,7 @@ class WebApp:
         if self.workers > 1:
             self._start_processes(settings)
             return
-        from pumpurs.web.app import create_app
+        from pumpurs.app.web.app import create_app
 
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
                                 log_level="warning", access_log=False)  # fmt: skip
@@ -80,7 +80,7 @@ class WebApp:
             time.sleep(0.05)
 
     def _start_processes(self, settings: Any) -> None:
-        command = [sys.executable, "-m", "uvicorn", "pumpurs.web.app:create_app", "--factory",
+        command = [sys.executable, "-m", "uvicorn", "pumpurs.app.web.app:create_app", "--factory",
                    "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
                    "--log-level", "warning", "--no-access-log"]  # fmt: skip
         self._process = subprocess.Popen(command, env=_environment(settings))
@@ -118,8 +118,8 @@ class WebApp:
 
 def _links(settings: Any, limit: int) -> list[str]:
     from pumpurs.approvals.tokens import approval_url, live_nonces
-    from pumpurs.context import context
-    from pumpurs.models import ApprovalStep, StepStatus
+    from pumpurs.store.context import context
+    from pumpurs.store.models import ApprovalStep, StepStatus
 
     with context().sessions() as session:
         steps = session.scalars(
@@ -167,8 +167,8 @@ def decide_over_http(settings: Any, url: str, count: int, clients: int, into: Ph
     what is timed. The clients run in a process of their own, so they do not take the server's
     interpreter lock. Afterwards the decisions are counted in the database: each exactly once.
     """
-    from pumpurs.context import context
-    from pumpurs.models import Decision
+    from pumpurs.store.context import context
+    from pumpurs.store.models import Decision
 
     links = _links(settings, count)
     latencies: list[float] = []
@@ -197,9 +197,9 @@ def decide_over_http(settings: Any, url: str, count: int, clients: int, into: Ph
 
 def approve_the_rest(settings: Any) -> None:
     """Approve the plans nobody decided in the load test, so evaluation sees a full semester."""
-    from pumpurs import lifecycle
-    from pumpurs.context import context
-    from pumpurs.models import Plan, PlanStatus
+    from pumpurs.store import lifecycle
+    from pumpurs.store.context import context
+    from pumpurs.store.models import Plan, PlanStatus
 
     with context().sessions.begin() as session:
         lifecycle.check_moves([PlanStatus.SUBMITTED], PlanStatus.APPROVED)
@@ -209,11 +209,11 @@ def approve_the_rest(settings: Any) -> None:
 
 def mail_phase(work: Path, count: int, phase: Phase) -> None:
     """Queue `count` messages and time sending them to a loopback SMTP server."""
-    from pumpurs import db
-    from pumpurs.mail import Attachment, deliver, queue
-    from pumpurs.render import RenderedEmail
+    from pumpurs.i18n.templates import RenderedEmail
+    from pumpurs.mail.outbox import Attachment, deliver, queue
+    from pumpurs.mail.sink import SmtpSink
     from pumpurs.settings import Settings
-    from pumpurs.smtp_sink import SmtpSink
+    from pumpurs.store import db
 
     with SmtpSink() as sink:
         url = f"sqlite:///{work / 'mail.db'}"
@@ -242,8 +242,8 @@ def collect_once(data: Path, work: Path, phase: Phase, make_settings: Any) -> No
     """Collect a (10×) semester once, in this process, and record time and memory."""
     from flows.collect_plans import collect_plans
     from flows.open_semester import open_semester
-    from pumpurs.context import load_context, use_settings
-    from pumpurs.smtp_sink import SmtpSink
+    from pumpurs.mail.sink import SmtpSink
+    from pumpurs.store.context import load_context, use_settings
 
     with SmtpSink() as sink:
         settings = make_settings(data, work / "ten.db", sink.port, "http://127.0.0.1:1")

@@ -55,8 +55,8 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
     from flows.evaluate_semester import evaluate_semester
     from flows.open_semester import open_semester
     from flows.route_approvals import route_approvals
-    from pumpurs.context import load_context, use_settings
-    from pumpurs.smtp_sink import SmtpSink
+    from pumpurs.mail.sink import SmtpSink
+    from pumpurs.store.context import load_context, use_settings
 
     for run in range(runs):
         inbox = work / f"inbox-{run}"
@@ -98,9 +98,9 @@ def decisions_only(data: Path, work: Path, args: argparse.Namespace, phase: Phas
     from flows.collect_plans import collect_plans
     from flows.open_semester import open_semester
     from flows.route_approvals import route_approvals
-    from pumpurs import db
-    from pumpurs.context import load_context, use_settings
-    from pumpurs.smtp_sink import SmtpSink
+    from pumpurs.mail.sink import SmtpSink
+    from pumpurs.store import db
+    from pumpurs.store.context import load_context, use_settings
 
     routed = work / "routed.db"
     server = args.database_url  # PostgreSQL: each run on a copy (a template) of a routed one

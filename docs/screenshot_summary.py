@@ -20,17 +20,17 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from sqlalchemy import update
 
-from pumpurs.collect import collect
-from pumpurs.context import Context, load_context, use_settings
-from pumpurs.evaluation import evaluate
-from pumpurs.figures_store import read_figures, refresh_figures
+from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
-from pumpurs.mail import Attachment
-from pumpurs.models import Plan, PlanStatus
+from pumpurs.intake.collect import collect
+from pumpurs.mail.outbox import Attachment
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.store import ensure_semester, require_semester
-from pumpurs.summaries import preview_summary
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import Plan, PlanStatus
+from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.summaries.compose import preview_summary
+from pumpurs.summaries.store import read_figures, refresh_figures
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"

@@ -20,18 +20,18 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
+from pumpurs.app.demo.outbox import Kept, read_outbox
+from pumpurs.app.demo.web import WebApp, free_port
 from pumpurs.approvals import ensure_steps, queue_route_mail
-from pumpurs.collect import collect
-from pumpurs.context import Context, load_context, use_settings
-from pumpurs.demo.outbox import Kept, read_outbox
-from pumpurs.demo.web import WebApp, free_port
 from pumpurs.generate import generate
-from pumpurs.mail import deliver
-from pumpurs.opening import open_records, queue_invitations
+from pumpurs.intake.collect import collect
+from pumpurs.mail.outbox import deliver
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.opening.semester import open_records, queue_invitations
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import require_semester
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.reference import require_semester
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"

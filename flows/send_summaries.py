@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 
 from pumpurs.calendar import Phase
 from pumpurs.clock import utcnow
-from pumpurs.report import markdown_images
+from pumpurs.markdown import markdown_images
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, finish_run, publish_markdown, text

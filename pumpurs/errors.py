@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pumpurs.i18n import translate
+from pumpurs.i18n.texts import translate
 
 
 class UserError(Exception):

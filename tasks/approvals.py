@@ -9,9 +9,9 @@ from prefect import task
 
 from pumpurs.approvals import decided_on, ensure_steps, pending_tables, queue_route_mail
 from pumpurs.clock import today_riga
-from pumpurs.context import context
 from pumpurs.semester import SemesterCode
-from pumpurs.store import require_semester
+from pumpurs.store.context import context
+from pumpurs.store.reference import require_semester
 from tasks import IO_RETRIES
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from pumpurs.collect import collect_in_chunks
-from pumpurs.context import context
+from pumpurs.intake.collect import collect_in_chunks
 from pumpurs.semester import SemesterCode
+from pumpurs.store.context import context
 from tasks import IO_RETRIES
 from tasks.dashboard import Progress
 

@@ -9,9 +9,9 @@ from prefect import task
 
 from pumpurs.calendar import Phase, resolve_semester
 from pumpurs.clock import today_riga
-from pumpurs.context import context, load_context
-from pumpurs.mail import deliver
+from pumpurs.mail.outbox import deliver
 from pumpurs.semester import SemesterCode
+from pumpurs.store.context import context, load_context
 from tasks import IO_RETRIES
 
 MAIL_COUNTS = ("mail_sent", "mail_failed", "mail_left_queued", "mail_claimed_elsewhere")

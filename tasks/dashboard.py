@@ -13,11 +13,11 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from pumpurs.context import current_settings
-from pumpurs.i18n import translate
-from pumpurs.mail import CLAIM_SECONDS
-from pumpurs.report import markdown_summary
+from pumpurs.i18n.texts import translate
+from pumpurs.mail.outbox import CLAIM_SECONDS
+from pumpurs.markdown import markdown_summary
 from pumpurs.semester import SemesterCode
+from pumpurs.store.context import current_settings
 from tasks.common import MAIL_COUNTS, MailNotDelivered
 
 

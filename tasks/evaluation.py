@@ -9,12 +9,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pumpurs.clock import today_riga
-from pumpurs.context import context
-from pumpurs.evaluation import evaluate
-from pumpurs.evaluation_reminders import remind_missing
-from pumpurs.figures_store import flags_table, read_figures, refresh_figures
+from pumpurs.evaluation.evaluate import evaluate
+from pumpurs.evaluation.reminders import remind_missing
 from pumpurs.semester import SemesterCode
-from pumpurs.store import require_semester
+from pumpurs.store.context import context
+from pumpurs.store.reference import require_semester
+from pumpurs.summaries.store import flags_table, read_figures, refresh_figures
 from tasks import IO_RETRIES
 from tasks.dashboard import Progress
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from prefect import task
 
-from pumpurs.context import context
-from pumpurs.opening import open_records, queue_invitations
+from pumpurs.opening.semester import open_records, queue_invitations
 from pumpurs.semester import SemesterCode
+from pumpurs.store.context import context
 from tasks import IO_RETRIES
 
 

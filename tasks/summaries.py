@@ -9,9 +9,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pumpurs.clock import today_riga
-from pumpurs.context import context
 from pumpurs.semester import SemesterCode
-from pumpurs.summaries import queue_summaries
+from pumpurs.store.context import context
+from pumpurs.summaries.compose import queue_summaries
 from tasks import IO_RETRIES
 from tasks.dashboard import Progress
 

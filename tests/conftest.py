@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pumpurs import db
-from pumpurs.context import Context, load_context, use_settings
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
+from pumpurs.store import db
+from pumpurs.store.context import Context, load_context, use_settings
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("PUMPURS_TEST_DATABASE_URL")

@@ -21,17 +21,17 @@ from flows.evaluate_semester import evaluate_semester
 from flows.open_semester import open_semester
 from flows.route_approvals import route_approvals
 from flows.send_summaries import send_summaries
+from pumpurs.app.demo.outbox import APPROVAL_LINK, PENDING_LINK, kinds
+from pumpurs.app.demo.school import returned_rows, write_corrections
+from pumpurs.app.web.app import create_app
 from pumpurs.config import Config
-from pumpurs.context import Context, load_context, use_settings
-from pumpurs.demo.outbox import APPROVAL_LINK, PENDING_LINK, kinds
-from pumpurs.demo.school import returned_rows, write_corrections
 from pumpurs.generate import GenerateResult, generate
-from pumpurs.models import Decision, Evaluation, Plan, PlanStatus
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.web.app import create_app
-from tests.web.live import LiveServer, free_port, wait_for
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import Decision, Evaluation, Plan, PlanStatus
+from tests.app.web.live import LiveServer, free_port, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 SEMESTER = SemesterCode.parse("2026/2027-1")

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from pumpurs.i18n import fmt_date, fmt_day, fmt_number, fmt_percent, plural
+from pumpurs.i18n.texts import fmt_date, fmt_day, fmt_number, fmt_percent, plural
 
 
 def test_latvian_formats_follow_cldr() -> None:

@@ -25,8 +25,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from pumpurs.models import Plan, Submission
-from pumpurs.smtp_sink import SmtpSink
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.store.models import Plan, Submission
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(300)]
 
@@ -132,7 +132,7 @@ def _prefect(*args: str) -> list[str]:
 
 def _pumpurs(*args: str) -> list[str]:
     """Return the `pumpurs …` command line of this virtualenv."""
-    return [sys.executable, "-m", "pumpurs.cli", *args]
+    return [sys.executable, "-m", "pumpurs.app.cli", *args]
 
 
 # --- fixtures: PostgreSQL databases, the started processes, the generated semester -------------

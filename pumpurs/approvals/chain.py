@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from pumpurs import lifecycle
 from pumpurs.clock import utcnow
 from pumpurs.config import Config, Role
-from pumpurs.models import (
+from pumpurs.store import lifecycle
+from pumpurs.store.models import (
     ApprovalStep,
     AuditEntry,
     Municipality,

@@ -18,13 +18,14 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from pumpurs import lifecycle
 from pumpurs.approvals.chain import create_step, plan_next_step
 from pumpurs.approvals.returned import queue_returned
 from pumpurs.approvals.tokens import LinkProblem, LinkRefused, check_step, prior_decision, verify
 from pumpurs.clock import utcnow
 from pumpurs.config import Config
-from pumpurs.models import (
+from pumpurs.settings import Settings
+from pumpurs.store import lifecycle
+from pumpurs.store.models import (
     ApprovalStep,
     ApprovalToken,
     AuditEntry,
@@ -39,7 +40,6 @@ from pumpurs.models import (
     Semester,
     StepStatus,
 )
-from pumpurs.settings import Settings
 
 MAX_REASON = 2000
 

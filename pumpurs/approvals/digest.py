@@ -22,12 +22,12 @@ from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pe
 from pumpurs.approvals.views import BATCH, PlanView, plan_views
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
-from pumpurs.mail import Outgoing, queue_many
-from pumpurs.models import ApprovalStep
-from pumpurs.render import render_email
+from pumpurs.i18n.templates import render_email
+from pumpurs.mail.outbox import Outgoing, queue_many
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.store import require_semester
+from pumpurs.store.models import ApprovalStep
+from pumpurs.store.reference import require_semester
 
 MAX_LISTED = 100
 """Plans listed in one email; the rest are on the pending page (big mails get clipped)."""

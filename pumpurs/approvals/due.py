@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpurs.models import (
+from pumpurs.store.models import (
     ApprovalStep,
     Municipality,
     Plan,

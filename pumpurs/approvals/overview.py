@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.approvals.due import days_since, pending_steps
 from pumpurs.clock import RIGA
-from pumpurs.models import Decision, Municipality, Plan, Region, School
+from pumpurs.store.models import Decision, Municipality, Plan, Region, School
 
 AGE_BANDS = [(0, 2, "0–2"), (3, 6, "3–6"), (7, 13, "7–13"), (14, None, "14+")]
 

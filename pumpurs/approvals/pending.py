@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pumpurs.models import ApprovalStep, Plan, PlanStatus, StepStatus
+from pumpurs.store.models import ApprovalStep, Plan, PlanStatus, StepStatus
 
 
 @dataclass(frozen=True)

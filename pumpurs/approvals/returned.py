@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from pumpurs.approvals.views import plan_views
 from pumpurs.clock import RIGA
 from pumpurs.config import Config
-from pumpurs.mail import queue
-from pumpurs.models import Decision, Plan, School
-from pumpurs.render import render_email
+from pumpurs.i18n.templates import render_email
+from pumpurs.mail.outbox import queue
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
+from pumpurs.store.models import Decision, Plan, School
 
 
 def queue_returned(

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from pumpurs.clock import RIGA, utcnow
 from pumpurs.config import Config
-from pumpurs.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
 from pumpurs.settings import Settings
+from pumpurs.store.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
 
 APPROVAL_SALT = "pumpurs.approval-link"
 PENDING_SALT = "pumpurs.pending-page"

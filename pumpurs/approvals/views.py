@@ -11,7 +11,7 @@ from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from pumpurs.config import Config, Label
-from pumpurs.models import (
+from pumpurs.store.models import (
     Decision,
     Municipality,
     Plan,

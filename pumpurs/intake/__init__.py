@@ -7,10 +7,10 @@ frames at once and split it into accepted rows and rejections with messages for 
 
 from __future__ import annotations
 
-from pumpurs.intake.evaluate import ACCEPTED_EVALUATION_COLUMNS, validate_evaluations
 from pumpurs.intake.outcome import REJECTION_COLUMNS, Validation, row_accounting
 from pumpurs.intake.read import ReadResult, read_bytes, read_file
-from pumpurs.intake.validate import ACCEPTED_PLAN_COLUMNS, validate_plans
+from pumpurs.intake.validate_evaluations import ACCEPTED_EVALUATION_COLUMNS, validate_evaluations
+from pumpurs.intake.validate_plans import ACCEPTED_PLAN_COLUMNS, validate_plans
 
 __all__ = [
     "ACCEPTED_EVALUATION_COLUMNS",

@@ -12,7 +12,7 @@ from string import Formatter
 import pandas as pd
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS
-from pumpurs.i18n import catalogue
+from pumpurs.i18n.texts import catalogue
 from pumpurs.intake.normalise import shown
 from pumpurs.privacy import mask
 

@@ -14,7 +14,7 @@ import pandas as pd
 from python_calamine import CalamineSheet, CalamineWorkbook, PasswordError, SheetVisibleEnum
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS, Column, header_aliases
-from pumpurs.i18n import translate
+from pumpurs.i18n.texts import translate
 from pumpurs.intake.normalise import number
 from pumpurs.intake.table import Table, build_table, required_keys
 from pumpurs.intake.text import decode, split_records

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from pumpurs import lifecycle
-from pumpurs.context import Context
-from pumpurs.models import (
+from pumpurs.semester import SemesterCode
+from pumpurs.store import lifecycle
+from pumpurs.store.context import Context
+from pumpurs.store.models import (
     Plan,
     PlanMeasure,
     PlanRevision,
@@ -17,8 +18,7 @@ from pumpurs.models import (
     Pupil,
     School,
 )
-from pumpurs.semester import SemesterCode
-from pumpurs.store import ensure_semester
+from pumpurs.store.reference import ensure_semester
 
 SEMESTER = "2026/2027-1"
 KURZEME = "koordinators@kurzeme.example"  # regional coordinator of the Liepāja schools
@@ -93,7 +93,7 @@ def resubmit(ctx: Context, plan_id: int, goal: str = "Labots mērķis") -> int:
 def issue_links(ctx: Context) -> dict[int, str]:
     """Give every submitted plan its step and a fresh link; return the nonce per plan id."""
     from pumpurs.approvals import ensure_steps, issue_tokens
-    from pumpurs.models import ApprovalStep, StepStatus
+    from pumpurs.store.models import ApprovalStep, StepStatus
 
     with ctx.sessions.begin() as session:
         ensure_steps(session, ctx.config)

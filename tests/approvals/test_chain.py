@@ -16,8 +16,8 @@ from pumpurs.approvals.chain import (
     plan_next_step,
 )
 from pumpurs.config import Config, Role
-from pumpurs.context import Context
-from pumpurs.models import ApprovalStep, Plan, PlanStatus, StepStatus
+from pumpurs.store.context import Context
+from pumpurs.store.models import ApprovalStep, Plan, PlanStatus, StepStatus
 from tests.approvals.factory import KURZEME, RIGA_REGION, resubmit, submitted_plan
 
 ORIGIN = Origin(ip="127.0.0.1", user_agent="pytest")

@@ -15,8 +15,8 @@ from pumpurs.approvals import (
     decide_step,
     issue_tokens,
 )
-from pumpurs.context import Context
-from pumpurs.models import (
+from pumpurs.store.context import Context
+from pumpurs.store.models import (
     ApprovalStep,
     ApprovalToken,
     AuditEntry,

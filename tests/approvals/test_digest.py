@@ -9,9 +9,9 @@ from sqlalchemy import select
 from pumpurs.approvals import ensure_steps, queue_route_mail, read_link, verify
 from pumpurs.approvals.digest import MAX_LISTED
 from pumpurs.clock import RIGA
-from pumpurs.context import Context
-from pumpurs.models import OutboxMessage
 from pumpurs.semester import SemesterCode
+from pumpurs.store.context import Context
+from pumpurs.store.models import OutboxMessage
 from tests.approvals.factory import KURZEME, RIGA_REGION, SEMESTER, submitted_plan
 
 TAG = re.compile(r"<[a-zA-Z/!][^>]*>")

@@ -16,8 +16,8 @@ from pumpurs.approvals import (
     pending_tables,
 )
 from pumpurs.clock import RIGA
-from pumpurs.context import Context
-from pumpurs.models import Semester
+from pumpurs.store.context import Context
+from pumpurs.store.models import Semester
 from tests.approvals.factory import issue_links, submitted_plan
 
 

@@ -22,7 +22,7 @@ from pumpurs.approvals import (
 )
 from pumpurs.approvals.tokens import APPROVAL_SALT
 from pumpurs.clock import RIGA, utcnow
-from pumpurs.context import Context
+from pumpurs.store.context import Context
 from tests.approvals.factory import KURZEME, issue_links, resubmit, submitted_plan, tamper
 
 

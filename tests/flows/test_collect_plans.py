@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from flows.collect_plans import collect_plans
-from pumpurs.context import Context, load_context, use_settings
 from pumpurs.generate import generate
-from pumpurs.models import Plan, PlanRevision, PlanStatus, Pupil, RowRejection, Submission
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import Plan, PlanRevision, PlanStatus, Pupil, RowRejection, Submission
+from pumpurs.store.reference import ensure_semester
 from tests.conftest import task_runs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -248,7 +248,7 @@ def test_a_file_in_another_schools_folder_is_rejected(opened: Context, smtp: Smt
 def test_xlsx_template_rows_are_read(opened: Context, smtp: SmtpSink) -> None:
     import pandas as pd
 
-    from pumpurs.workbook import build_plan_template
+    from pumpurs.opening.template import build_plan_template
 
     continuing = pd.DataFrame([{
         "school_code": "LV-LIE-006", "pupil_ref": "P-X1", "grade": 6, "risk_categories": "learning",
@@ -365,8 +365,8 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
     import os
     from dataclasses import asdict
 
-    import pumpurs.collect
-    from pumpurs import db
+    import pumpurs.intake.collect
+    from pumpurs.store import db
 
     data = tmp_path / "data"
     generate("small", 7, data, SEMESTER)
@@ -394,7 +394,7 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
     second_round = (f"{s1};P-REV;7;learning;Jauns mērķis;meals;;;;40", f"{s1};P-SAME;{meals}",
                     f"{s1};P-DEC;{meals}")  # fmt: skip
     parts: list[list[str]] = []
-    real_part = pumpurs.collect._collect_part
+    real_part = pumpurs.intake.collect._collect_part
 
     def counted_part(*args: Any) -> Any:
         parts.append([f.label for f in args[5]])
@@ -414,13 +414,13 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
             write(inbox, school, filename, *rows, mtime=mtime)
         local = settings.model_copy(update={"config_dir": data / "config", "inbox_dir": inbox,
                                             "database_url": url})  # fmt: skip
-        monkeypatch.setattr(pumpurs.collect, "CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(pumpurs.intake.collect, "CHUNK_ROWS", chunk_rows)
         reports = []
         with use_settings(local):
             ctx = load_context(local)
             with ctx.sessions.begin() as session:
                 ensure_semester(session, ctx.config, SEMESTER)
-            collect = pumpurs.collect.collect_in_chunks
+            collect = pumpurs.intake.collect.collect_in_chunks
             reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
             with ctx.sessions.begin() as session:
                 decided = select(Plan.id).join(Pupil).where(Pupil.ref == "P-DEC")
@@ -431,7 +431,7 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
             reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
             return reports, _stored(ctx)
 
-    monkeypatch.setattr(pumpurs.collect, "_collect_part", counted_part)
+    monkeypatch.setattr(pumpurs.intake.collect, "_collect_part", counted_part)
     one_reports, one_stored = run("one", 1_000_000)
     assert len(parts) == 2  # one part per run
     parts.clear()

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from flows.evaluate_semester import evaluate_semester
 from flows.open_semester import open_semester
-from pumpurs.context import Context
-from pumpurs.models import (
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.store.context import Context
+from pumpurs.store.models import (
     AuditEntry,
     Evaluation,
     EvaluationMeasure,
@@ -24,10 +25,9 @@ from pumpurs.models import (
     RowRejection,
     SemesterFigure,
 )
-from pumpurs.smtp_sink import SmtpSink
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
-from tests.evaluation_factory import RAINA, SEMESTER, eur, hours, put_evaluation, store_plan
+from tests.evaluation.factory import RAINA, SEMESTER, eur, hours, put_evaluation, store_plan
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 KALPAKA = "iaps@kalpaka15.liepaja.example"

@@ -8,10 +8,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-import pumpurs.opening
+import pumpurs.opening.semester
 from flows.open_semester import open_semester
-from pumpurs.context import Context, use_settings
-from pumpurs.models import (
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.opening.template import build_plan_template
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store.context import Context, use_settings
+from pumpurs.store.models import (
     Plan,
     PlanMeasure,
     PlanRevision,
@@ -20,11 +24,7 @@ from pumpurs.models import (
     Pupil,
     School,
 )
-from pumpurs.semester import SemesterCode
-from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester
-from pumpurs.workbook import build_plan_template
+from pumpurs.store.reference import ensure_semester
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
 
@@ -76,7 +76,7 @@ def test_open_semester_twice_invites_each_school_exactly_once(
         built.append(school_code)
         return build_plan_template(config, school_code, *args)
 
-    monkeypatch.setattr(pumpurs.opening, "build_plan_template", build)
+    monkeypatch.setattr(pumpurs.opening.semester, "build_plan_template", build)
     first = open_semester("2026/2027-1")
     workbooks = len(built)
     second = open_semester("2026/2027-1")

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.route_approvals import route_approvals
-from pumpurs.context import Context
-from pumpurs.models import ApprovalStep, OutboxMessage
-from pumpurs.smtp_sink import SmtpSink
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.store.context import Context
+from pumpurs.store.models import ApprovalStep, OutboxMessage
 from tasks.common import MailNotDelivered
 from tests.approvals.factory import KURZEME, RIGA_REGION, SEMESTER, submitted_plan
 from tests.conftest import latest_artifact

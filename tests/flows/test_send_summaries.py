@@ -1,7 +1,7 @@
 """Send summaries end to end: a generated semester, a real SMTP server, Prefect runs.
 
 Every figure is computed again here, straight from the tables with SQL and pandas (never through
-`pumpurs.figures`), and compared with what each received email and the run's artifacts state.
+`summaries.figures`), and compared with what each received email and the run's artifacts state.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ import time_machine
 from sqlalchemy import select, text
 
 from flows.send_summaries import send_summaries
-from pumpurs import lifecycle
-from pumpurs.collect import collect
-from pumpurs.context import Context, load_context, use_settings
-from pumpurs.evaluation import evaluate
-from pumpurs.figures_store import refresh_figures
+from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
-from pumpurs.i18n import fmt_number, fmt_percent, plural
-from pumpurs.models import Plan, PlanStatus, Pupil
+from pumpurs.i18n.texts import fmt_number, fmt_percent, plural
+from pumpurs.intake.collect import collect
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester, require_semester
+from pumpurs.store import lifecycle
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import Plan, PlanStatus, Pupil
+from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.summaries.store import refresh_figures
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
-from tests.evaluation_factory import SEMESTER, hours, store_plan
+from tests.evaluation.factory import SEMESTER, hours, store_plan
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 AFTER_DEADLINE = dt.datetime(2027, 1, 10, 8, tzinfo=dt.UTC)  # the evaluation deadline: 05.01.

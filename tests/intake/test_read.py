@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS
 from pumpurs.config import load_config
 from pumpurs.intake import ReadResult, read_bytes, read_file
+from pumpurs.opening.template import build_plan_template
 from pumpurs.semester import SemesterCode
-from pumpurs.workbook import build_plan_template
 
 REPO = Path(__file__).resolve().parents[2]
 MAX = 1_000_000

@@ -167,7 +167,7 @@ class Cli:
         stdout, stderr = self._output(args, "out"), self._output(args, "err")
         with stdout.open("wb") as out, stderr.open("wb") as err:
             return subprocess.Popen(
-                [sys.executable, "-m", "pumpurs.cli", *args],
+                [sys.executable, "-m", "pumpurs.app.cli", *args],
                 cwd=self.cwd,
                 env=self.env,
                 stdout=out,
@@ -184,7 +184,7 @@ class Cli:
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a command to its end; return its exit code and output."""
         return subprocess.run(
-            [sys.executable, "-m", "pumpurs.cli", *args],
+            [sys.executable, "-m", "pumpurs.app.cli", *args],
             cwd=self.cwd,
             env=self.env,
             capture_output=True,

@@ -23,16 +23,16 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, inspect, select, text
 
+from pumpurs.app.web.app import create_app
 from pumpurs.approvals import issue_tokens, pending_url
 from pumpurs.approvals.tokens import APPROVAL_SALT
 from pumpurs.clock import utcnow
-from pumpurs.context import Context
-from pumpurs.models import ApprovalStep, AuditEntry, Decision, Plan
-from pumpurs.web.app import create_app
+from pumpurs.store.context import Context
+from pumpurs.store.models import ApprovalStep, AuditEntry, Decision, Plan
+from tests.app.web.conftest import csrf_of, plan_paths, serve
 from tests.approvals.factory import KURZEME, RIGA_REGION, submitted_plan, tamper
 from tests.reliability.conftest import SQLITE_ONLY
 from tests.reliability.tally import Tally
-from tests.web.conftest import csrf_of, plan_paths, serve
 
 pytestmark = pytest.mark.reliability
 TRACE = re.compile(r"Traceback|File \"|sqlalchemy\.|Exception")

@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 
 from flows import open_semester as open_semester_module
 from flows.open_semester import open_semester
-from pumpurs.context import load_context, use_settings
-from pumpurs.models import MailStatus, OutboxMessage, Semester
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
+from pumpurs.store.context import load_context, use_settings
+from pumpurs.store.models import MailStatus, OutboxMessage, Semester
 from tasks.common import prepare
 from tests.conftest import PG_URL, REPO, task_runs
 from tests.reliability.processes import Cli, cli_env

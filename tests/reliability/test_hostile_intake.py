@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from flows.collect_plans import collect_plans
-from pumpurs.collect import collect
 from pumpurs.columns import PLAN_COLUMNS
-from pumpurs.context import Context, load_context, use_settings
 from pumpurs.intake import read_bytes
-from pumpurs.models import PlanMeasure, RowRejection, Submission
+from pumpurs.intake.collect import collect
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import PlanMeasure, RowRejection, Submission
+from pumpurs.store.reference import ensure_semester
 from tests.conftest import REPO
 from tests.reliability.tally import Tally
 

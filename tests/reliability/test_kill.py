@@ -28,10 +28,13 @@ from sqlalchemy import func, select
 
 from pumpurs.approvals import pending_url
 from pumpurs.clock import utcnow
-from pumpurs.context import Context, load_context, use_settings
 from pumpurs.generate import generate
-from pumpurs.mail import CLAIM_SECONDS, deliver
-from pumpurs.models import (
+from pumpurs.mail.outbox import CLAIM_SECONDS, deliver
+from pumpurs.mail.sink import SmtpSink
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import (
     ApprovalStep,
     AuditEntry,
     Decision,
@@ -45,10 +48,9 @@ from pumpurs.models import (
     School,
     Submission,
 )
-from pumpurs.semester import SemesterCode
-from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester
+from pumpurs.store.reference import ensure_semester
+from tests.app.web.conftest import csrf_of
+from tests.app.web.live import free_port
 from tests.approvals.factory import KURZEME, issue_links, submitted_plan
 from tests.conftest import REPO
 from tests.reliability.conftest import SQLITE_ONLY
@@ -62,8 +64,6 @@ from tests.reliability.processes import (
     writer_active,
 )
 from tests.reliability.tally import Tally
-from tests.web.conftest import csrf_of
-from tests.web.live import free_port
 
 pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("prefect_harness"), SQLITE_ONLY]
 SEMESTER = SemesterCode.parse("2026/2027-1")

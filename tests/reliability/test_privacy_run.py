@@ -33,15 +33,15 @@ from flows.evaluate_semester import evaluate_semester
 from flows.open_semester import open_semester
 from flows.route_approvals import route_approvals
 from pumpurs.approvals import pending_url
-from pumpurs.context import Context, load_context, use_settings
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.privacy import mask
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
+from pumpurs.store.context import Context, load_context, use_settings
+from tests.app.web.conftest import csrf_of, serve
 from tests.approvals.factory import KURZEME
 from tests.conftest import REPO
 from tests.reliability.conftest import SQLITE_ONLY
 from tests.reliability.tally import Tally
-from tests.web.conftest import csrf_of, serve
 
 pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("prefect_harness"), SQLITE_ONLY]
 SEMESTER = "2026/2027-1"

@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from flows.collect_plans import collect_plans
 from flows.open_semester import open_semester
-from pumpurs.context import Context, load_context, use_settings
 from pumpurs.generate import generate
-from pumpurs.models import MailStatus, OutboxMessage
+from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.smtp_sink import SmtpSink
-from pumpurs.store import ensure_semester
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import MailStatus, OutboxMessage
+from pumpurs.store.reference import ensure_semester
 from tasks.common import MailNotDelivered
 from tests.reliability.conftest import SQLITE_ONLY
 from tests.reliability.tally import Tally

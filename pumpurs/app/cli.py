@@ -1,0 +1,213 @@
+"""The `pumpurs` command line: runs the real Prefect flows, the web app and the tools around them.
+
+Exit codes: 0 done, 1 a flow failed, 2 bad usage or bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+# Typer ≥ 0.20 vendors click; its usage errors are only importable from there.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from pumpurs.app.cli_usage import usage_message
+from pumpurs.app.runs import FlowFailed, run_flow
+from pumpurs.errors import UserError
+from pumpurs.i18n.texts import translate
+from pumpurs.semester import SemesterCode
+
+app = typer.Typer(
+    name="pumpurs",
+    help="PuMPuRS semester cycle: open, collect, route, evaluate, summaries.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema: upgrade, current.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
+SemesterArg = Annotated[str, typer.Argument(help="Semester code, e.g. 2026/2027-1.")]
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str, sort_keys=True))
+        return
+    width = max((len(key) for key in result), default=0)
+    for key, value in result.items():
+        typer.echo(f"{key.ljust(width)}  {value}")
+
+
+def _flow_command(command: str, doc: str) -> None:
+    def run(semester: SemesterArg, as_json: JsonOption = False) -> None:
+        _emit(run_flow(command, semester), as_json)
+
+    run.__doc__ = doc
+    app.command(command)(run)
+
+
+_flow_command("open-semester", "Open a semester: create it, carry plans over, invite schools.")
+_flow_command("collect", "Collect the schools' plan drafts from the inbox.")
+_flow_command("route", "Send approval digests, reminders and escalations.")
+_flow_command("evaluate", "Evaluate plan fulfilment at semester end.")
+
+
+@app.command()
+def summaries(
+    semester: SemesterArg,
+    force: Annotated[bool, typer.Option(help="Send again to recipients who had them.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Email the semester summaries (once per recipient unless --force)."""
+    _emit(run_flow("summaries", semester, force=force), as_json)
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="small, city or national.")] = "small",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
+    out: Annotated[Path, typer.Option(help="Folder to write config/ and inbox/ into.")] = Path(
+        "var/generated"
+    ),
+    semester: Annotated[str, typer.Option(help="Semester of the files.")] = "2026/2027-1",
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier run in --out.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a synthetic programme: config/ and an inbox of school files with some mistakes."""
+    from pumpurs.generate import generate as write_data
+
+    if scale not in ("small", "city", "national"):
+        raise UserError("cli.usage.scale")
+    code = SemesterCode.parse(semester)
+    try:
+        result = write_data(scale, seed, out, code, overwrite=overwrite)  # type: ignore[arg-type]
+    except FileExistsError:
+        raise UserError("error.out_exists", out=str(out)) from None
+    _emit(result.as_dict() | {"out": str(out)}, as_json)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from pumpurs.store import db
+    from pumpurs.store.context import current_settings
+
+    url = current_settings().effective_database_url
+    db.upgrade(url)
+    typer.echo(f"schema up to date: {db.table_names(url).__len__()} tables")
+
+
+@db_app.command("current")
+def db_current(as_json: JsonOption = False) -> None:
+    """Say whether the database schema is the newest."""
+    from pumpurs.store import db
+    from pumpurs.store.context import current_settings
+
+    url = current_settings().effective_database_url
+    _emit({"database": _safe_url(url), "current": db.is_current(url)}, as_json)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo() -> None:
+    """Run the semester cycle on generated data with a local mail sink, all under ./var."""
+    from pumpurs.app.demo import run_demo
+
+    run_demo()
+
+
+@app.command()
+def serve(
+    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+    web_port: Annotated[int, typer.Option(help="Port of the approval web app.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start a local Prefect server, serve every deployment and the approval web app."""
+    from pumpurs.app.serve import serve as run_all
+    from pumpurs.store.context import load_context
+
+    load_context()  # a broken config or database is reported before anything starts
+    raise typer.Exit(run_all(host, prefect_port, web_port))
+
+
+@app.command()
+def web(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Start the approval web app alone."""
+    import uvicorn
+
+    from pumpurs.store.context import load_context
+
+    load_context()
+    uvicorn.run(
+        "pumpurs.app.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and map every outcome to an exit code with at most one line on stderr."""
+    from pumpurs.store.context import current_settings
+
+    command = typer.main.get_command(app)
+    language = _language(current_settings)
+    try:
+        result = command.main(args=argv, prog_name="pumpurs", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        return 2
+    except UsageError as exc:
+        typer.echo(f"pumpurs: {usage_message(exc, language)}", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo(f"pumpurs: {translate('cli.interrupted', language)}", err=True)
+        return 130
+    except UserError as exc:
+        typer.echo(f"pumpurs: {exc.render(language)}", err=True)
+        return 2
+    except ValidationError as exc:  # a PUMPURS_* setting with a wrong value
+        first = exc.errors()[0]
+        name = "PUMPURS_" + "_".join(str(part) for part in first["loc"]).upper()
+        typer.echo(f"pumpurs: {name}: {first['msg']}", err=True)
+        return 2
+    except FlowFailed as exc:
+        typer.echo(f"pumpurs: {translate('cli.flow_failed', language, error=exc)}", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _language(settings_factory: Callable[[], Any]) -> str:
+    try:
+        return str(settings_factory().language)
+    except Exception:  # the settings themselves may be what is broken
+        return "lv"
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

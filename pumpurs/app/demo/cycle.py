@@ -1,0 +1,104 @@
+"""The demo's semester: the real flows in order, the approvers in between, one line per step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pumpurs.app.demo.outbox import kinds, read_outbox
+from pumpurs.app.demo.school import returned_rows, write_corrections
+from pumpurs.app.demo.web import Approver
+from pumpurs.app.runs import run_flow
+from pumpurs.i18n.texts import translate
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store import db
+from pumpurs.store.models import MailStatus, OutboxMessage
+
+REASONS = ("demo.reason.goal_measurable", "demo.reason.goal_vague", "demo.reason.goal_measures")
+Say = Callable[..., None]  # say(message id, **values): print one line of progress
+
+
+class Cycle:
+    """Open → collect → route → decide → resubmit → collect → route → decide → evaluate → sum up."""
+
+    def __init__(self, settings: Settings, semester: SemesterCode, say: Say) -> None:
+        self.settings, self.semester, self.say = settings, semester, say
+        self.language = str(settings.language)
+        self.sessions = db.session_factory(settings.effective_database_url)
+        self.outbox = settings.outbox_dir
+        self.results: dict[str, Any] = {}
+
+    def run(self, return_share: float) -> dict[str, Any]:
+        """Run every step; return each step's result by name."""
+        self.flow("open-semester", "open")
+        self.flow("collect", "collect")
+        self.route_and_decide("", return_share)
+        self.resubmit()
+        self.flow("collect", "collect", "-again")
+        self.route_and_decide("-again", 0.0)
+        self.flow("evaluate", "evaluate")
+        self.flow("summaries", "summaries")
+        return self.results
+
+    def flow(self, command: str, step: str, suffix: str = "") -> dict[str, Any]:
+        """Run one flow in this process (it shows in Prefect) and report its counts."""
+        result = run_flow(command, self.semester.code)
+        self.results[step + suffix] = result
+        self.say(f"demo.step.{step}", **result)
+        return result
+
+    def route_and_decide(self, suffix: str, return_share: float) -> None:
+        """Send the digests, then decide every plan from their links in the web app."""
+        before = len(list(self.outbox.glob("*.eml")))
+        self.flow("route", "route", suffix)
+        with self.sessions() as session:
+            kind_of = kinds(session)
+        digests = [k for k in read_outbox(self.outbox, before)
+                   if kind_of.get(k.message_id) == "approval_digest"]  # fmt: skip
+        links = [link for kept in digests for link in kept.approval_links()]
+        pages = [link for kept in digests for link in kept.pending_links()]
+        reasons = [translate(r, self.language) for r in REASONS]
+        approver, told = Approver(return_share, reasons), self._returned_sent()
+        try:
+            done = approver.decide_all(links, pages)
+        finally:
+            approver.close()
+        notified = self._wait_for_returned_mail(told + len(done.returned)) - told
+        self.results["decide" + suffix] = done
+        self.say("demo.step.decide", approved=done.approved, returned=len(done.returned),
+                 from_mail=done.total - done.from_pages, from_pages=done.from_pages,
+                 notified=notified)  # fmt: skip
+
+    def resubmit(self) -> list[Path]:
+        """Let each school with returned plans send a corrected file."""
+        with self.sessions() as session:
+            rows = returned_rows(session, self.semester)
+        correction = translate("demo.correction", self.language)
+        files = write_corrections(
+            rows, self.settings.effective_inbox_dir, self.semester, correction
+        )
+        example = files[0] if files else "—"
+        self.results["resubmit"] = files
+        self.say("demo.step.resubmit", files=len(files), plans=rows["pupil_ref"].nunique(),
+                 example=example)  # fmt: skip
+        return files
+
+    def _returned_sent(self) -> int:
+        """Return how many "plan returned" emails the web app has sent to schools so far."""
+        query = select(func.count()).where(
+            OutboxMessage.kind == "plan_returned", OutboxMessage.status == MailStatus.SENT
+        )
+        with self.sessions() as session:
+            return int(session.scalar(query) or 0)
+
+    def _wait_for_returned_mail(self, expected: int, seconds: float = 20) -> int:
+        """Wait until the web app, which sends them after answering, has sent `expected`."""
+        deadline = time.monotonic() + seconds
+        while (sent := self._returned_sent()) < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return sent

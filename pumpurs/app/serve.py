@@ -1,0 +1,110 @@
+"""`pumpurs serve`: a local Prefect server, every deployment served with its schedules, and
+the approval web app — one command for one machine, stopped cleanly by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pumpurs.app.deployments import read_deployments
+from pumpurs.app.runs import flow_at
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the process ended with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _runner_deployments() -> list[Any]:
+    from prefect.schedules import Cron
+
+    deployments = []
+    for spec in read_deployments():
+        flow: Any = flow_at(spec.entrypoint)
+        deployments.append(
+            flow.to_deployment(
+                name=spec.name,
+                description=spec.description,
+                tags=spec.tags,
+                parameters=spec.parameters,
+                concurrency_limit=spec.concurrency_limit,
+                schedules=[
+                    Cron(s.cron, timezone=s.timezone, day_or=s.day_or, slug=s.slug)
+                    for s in spec.schedules
+                ],
+            )
+        )
+    return deployments
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8080) -> int:
+    """Run everything until interrupted; return the exit code."""
+    prefect_url = f"http://{host}:{prefect_port}"
+    web_url = f"http://{host}:{web_port}"
+    env = dict(
+        os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_API_URL=f"{prefect_url}/api"
+    )
+    env.setdefault("PREFECT_HOME", str(REPO / "var" / "prefect"))
+    os.environ.update(
+        PREFECT_API_URL=env["PREFECT_API_URL"],
+        PREFECT_HOME=env["PREFECT_HOME"],
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    with ExitStack() as stack:
+        try:
+            server = _start([sys.executable, "-m", "prefect", "server", "start", "--host", host,
+                             "--port", str(prefect_port)], env)  # fmt: skip
+            stack.callback(_stop, server)
+            web = _start([sys.executable, "-m", "pumpurs.app.cli", "web", "--host", host,
+                          "--port", str(web_port)], env)  # fmt: skip
+            stack.callback(_stop, web)
+            _wait_until_up(f"{prefect_url}/api/health", server, 120)
+            _wait_until_up(f"{web_url}/healthz", web, 60)
+            print(f"Prefect UI:        {prefect_url}", flush=True)
+            print(f"Approval web app:  {web_url}", flush=True)
+            from prefect import serve as prefect_serve
+
+            prefect_serve(*_runner_deployments(), print_starting_message=False)
+        except KeyboardInterrupt:
+            print("Stopping…", flush=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

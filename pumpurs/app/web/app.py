@@ -1,0 +1,37 @@
+"""FastAPI application factory for the approval links."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from pydantic import SecretStr
+
+from pumpurs.app.web import errors, pending, review
+from pumpurs.app.web.pages import Web
+from pumpurs.i18n.templates import render_page
+from pumpurs.settings import Settings
+from pumpurs.store.context import current_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the ones in force if none are given)."""
+    settings = settings or current_settings()
+    if settings.secret_key is None:  # read the kept key once, not on every signed link
+        settings = settings.model_copy(update={"secret_key": SecretStr(settings.signing_key())})
+    language = str(settings.language)
+    app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.web = Web(settings)
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse)
+    def home() -> str:
+        return render_page("home", language)
+
+    app.include_router(review.router)
+    app.include_router(pending.router)
+    errors.install(app)
+    return app

@@ -1,0 +1,121 @@
+"""One plan's page, opened from an email link: GET and HEAD show, only a POST decides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from pumpurs.app.web import csrf
+from pumpurs.app.web.effects import after_decision
+from pumpurs.app.web.pages import Web, error_page, last_day, page, web, when
+from pumpurs.approvals import (
+    Origin,
+    Outcome,
+    ReasonRequired,
+    Verified,
+    decide_link,
+    past_decisions,
+    pending_url,
+    plan_views,
+    read_link,
+    verify,
+)
+
+router = APIRouter()
+PURPOSE = "decide"
+ACTIONS = {"approve": Outcome.APPROVED, "return": Outcome.RETURNED}
+
+
+def origin(request: Request) -> Origin:
+    """Return where a request came from, for the audit log."""
+    return Origin(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def _review(
+    w: Web,
+    session: Session,
+    verified: Verified,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    config = w.config  # read once: each read checks the config files for changes
+    view = plan_views(session, config, [verified.plan_id], w.language)[verified.plan_id]
+    history = [
+        {
+            "when": when(past.decided_at, w.language),
+            "revision": past.revision,
+            "outcome": past.outcome,
+            "approver_email": past.approver_email,
+            "reason": past.reason,
+        }
+        for past in past_decisions(session, verified.plan_id)
+    ]
+    return page(
+        w,
+        "review",
+        status,
+        plan=view,
+        step=verified,
+        history=history,
+        chain_length=len(config.programme.approval_chain),
+        valid_until=last_day(verified.expires_at, w.language),
+        csrf=csrf.issue(w.settings, verified.nonce, PURPOSE),
+        error=error,
+        reason=reason,
+    )
+
+
+@router.api_route("/a/{link}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def show_plan(link: str, request: Request) -> HTMLResponse:
+    """Show the plan with its two actions; change nothing (mail scanners open links)."""
+    w = web(request)
+    nonce = read_link(w.settings, link)
+    with w.read_sessions() as session:
+        return _review(w, session, verify(session, nonce))
+
+
+@router.post("/a/{link}", response_class=HTMLResponse)
+def decide_plan(
+    link: str,
+    request: Request,
+    background: BackgroundTasks,
+    token: Annotated[str, Form(alias="csrf")] = "",
+    action: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Approve or return the plan: consumes the link, once."""
+    w = web(request)
+    nonce = read_link(w.settings, link)
+    if not csrf.is_valid(w.settings, token, nonce, PURPOSE):
+        return error_page(w, 403, "csrf")
+    outcome = ACTIONS.get(action)
+    if outcome is None:
+        return error_page(w, 400, "bad_request")
+    try:
+        with w.sessions.begin() as session:
+            decided = decide_link(
+                session, w.config, w.settings, nonce, outcome, reason=reason, origin=origin(request)
+            )
+    except ReasonRequired:
+        with w.read_sessions() as session:
+            message = w.t("approvals.action.reason_required")
+            return _review(w, session, verify(session, nonce), status=400, error=message)
+    after_decision(w.settings, decided, background)
+    return page(
+        w,
+        "decided",
+        plan=decided,  # the decision carries what the page shows of the plan
+        decided=decided,
+        decided_when=when(decided.decided_at, w.language),
+        next_role=decided.next_role,
+        reason=reason.strip(),
+        pending_link=pending_url(w.settings, decided.approver_email),
+    )

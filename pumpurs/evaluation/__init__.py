@@ -1,0 +1,1 @@
+"""Evaluating a semester: match evaluation rows to plans, fulfilment, storing, reminders."""

@@ -1,0 +1,1 @@
+"""Texts people read: the message catalogue, number and date formats, and templates."""

@@ -1,0 +1,211 @@
+"""Collecting plan drafts: every new inbox file read, every row accepted or rejected with a
+reason, accepted plans stored, and one report email per school.
+
+The new files are read once, then checked and stored in parts of about `CHUNK_ROWS` rows, a
+few hundred schools each, so memory stays flat however many schools send files. A part holds
+whole schools: every rule looks within one school folder (pupil references are chosen per
+school). `collect_in_chunks` stores each part in its own transaction (its submissions, plans,
+rejections and reports together), so a run killed midway leaves whole parts stored and the
+next run takes exactly the files not stored yet; `collect` does all parts in the caller's
+transaction. Either way the rows, plans, reports and counts are those of one big batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from pumpurs.config import Config
+from pumpurs.i18n.texts import translate
+from pumpurs.intake import validate_plans
+from pumpurs.intake.batch import (
+    PLANS,
+    ROW,
+    Batch,
+    IntakeReport,
+    RowsLost,
+    Scan,
+    account,
+    rejection_frame,
+    scan_inbox,
+    school_table,
+)
+from pumpurs.intake.inbox import InboxFile
+from pumpurs.intake.plans import PLAN_KEY, store_plans
+from pumpurs.intake.report import queue_reports
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store.models import Semester
+from pumpurs.store.reference import require_semester
+
+OUTCOMES = ("new", "revised", "unchanged")
+CHUNK_ROWS = 50_000
+"""Rows checked and stored together (whole schools: a part may go over it by one school)."""
+READ_SHARE = 25
+"""Progress while the files are read; the parts share 30–100 (one part: 30, 50, 80, 100)."""
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass
+class CollectReport(IntakeReport):
+    plans_new: int = 0
+    plans_revised: int = 0
+    plans_unchanged: int = 0
+
+
+def collect(
+    session: Session,
+    config: Config,
+    settings: Settings,
+    code: SemesterCode,
+    on_progress: Callable[[float], None] = lambda _: None,
+) -> CollectReport:
+    """Collect every new plan file of the semester from the inbox, in the caller's transaction."""
+
+    def same_session() -> AbstractContextManager[Session]:
+        return nullcontext(session)
+
+    return _collect(same_session, config, settings, code, on_progress)
+
+
+def collect_in_chunks(
+    sessions: sessionmaker[Session],
+    config: Config,
+    settings: Settings,
+    code: SemesterCode,
+    on_progress: Callable[[float], None] = lambda _: None,
+) -> CollectReport:
+    """Collect every new plan file of the semester, each part of schools in its own transaction."""
+    return _collect(sessions.begin, config, settings, code, on_progress)
+
+
+def _collect(
+    transaction: Transaction,
+    config: Config,
+    settings: Settings,
+    code: SemesterCode,
+    on_progress: Callable[[float], None],
+) -> CollectReport:
+    language = str(settings.language)
+    with transaction() as session:
+        semester = require_semester(session, code)
+        scan = scan_inbox(session, config, settings, semester, code, PLANS,
+                          lambda done, total: on_progress(READ_SHARE * done / total))  # fmt: skip
+    report = CollectReport(files=len(scan.files), skipped=scan.skipped)
+    if not scan.files:
+        return report
+    parts = chunks(scan)
+    for number, files in enumerate(parts):
+
+        def stage(percent: int, number: int = number) -> None:
+            on_progress(30 + (70 * number + percent - 30) / len(parts))
+
+        _add(report, _collect_part(transaction, config, language, code, scan, files, stage))
+    report.unreadable = scan.unreadable
+    report.file_problems = scan.file_problems(language)
+    report.schools.sort(key=lambda row: str(row["school"]))
+    return report
+
+
+def _collect_part(
+    transaction: Transaction,
+    config: Config,
+    language: str,
+    code: SemesterCode,
+    scan: Scan,
+    files: Sequence[InboxFile],
+    stage: Callable[[int], None],
+) -> CollectReport:
+    """Store one part's files, check and store their rows, and queue their schools' reports."""
+    with transaction() as session:
+        semester = require_semester(session, code)
+        batch = scan.batch(session, semester, files, language)
+        part = _collect_batch(session, config, language, code, semester, batch, stage)
+        session.flush()  # within the caller's transaction, what is stored can be let go
+    return part
+
+
+def _collect_batch(
+    session: Session,
+    config: Config,
+    language: str,
+    code: SemesterCode,
+    semester: Semester,
+    batch: Batch,
+    stage: Callable[[int], None],
+) -> CollectReport:
+    """Check and store one part's batch (its files already stored as submissions)."""
+    report = CollectReport()
+    stage(30)
+    validation = validate_plans(batch.rows, config, language)
+    stage(50)
+    stored = store_plans(session, semester, validation.accepted, batch.submission_ids)
+    rejections = pd.concat([validation.rejections, _decided(stored.decided, language)],
+                           ignore_index=True)  # fmt: skip
+    accepted = validation.accepted.merge(stored.decided[ROW], on=ROW, how="left", indicator=True)
+    accepted = accepted[accepted["_merge"] == "left_only"]
+    stage(80)
+    counted = account(session, batch, accepted, rejections)
+    report.rows_read, report.rows_accepted, report.rows_rejected = (
+        counted.read, counted.accepted, counted.rejected)  # fmt: skip
+    outcomes = stored.outcomes["outcome"].value_counts()
+    report.plans_new = int(outcomes.get("new", 0))
+    report.plans_revised = int(outcomes.get("revised", 0))
+    report.plans_unchanged = int(outcomes.get("unchanged", 0))
+    plans = _plans_per_school(stored.outcomes, batch.schools())
+    report.schools = school_table(batch, counted, {
+        school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()
+    })  # fmt: skip
+    report.reports_queued = queue_reports(
+        session, config, language, code, batch, counted, rejections, plans
+    )
+    stage(100)
+    return report
+
+
+def _add(report: CollectReport, part: CollectReport) -> None:
+    """Add a part's counts and school rows to the run's report."""
+    for name in ("rows_read", "rows_accepted", "rows_rejected", "reports_queued",
+                 "plans_new", "plans_revised", "plans_unchanged"):  # fmt: skip
+        setattr(report, name, getattr(report, name) + getattr(part, name))
+    report.schools.extend(part.schools)
+
+
+def chunks(scan: Scan, size: int | None = None) -> list[list[InboxFile]]:
+    """Split the run's files into parts of whole schools, about `size` rows each, in run order."""
+    size = CHUNK_ROWS if size is None else size
+    rank = {f.label: i for i, f in enumerate(scan.files)}
+    schools: dict[str, list[InboxFile]] = {}
+    for item in scan.files:  # run order: each school comes in at its first file
+        schools.setdefault(item.folder_school.strip().upper(), []).append(item)
+    parts: list[list[InboxFile]] = [[]]
+    rows = 0
+    for files in schools.values():
+        if rows >= size:
+            parts.append([])
+            rows = 0
+        parts[-1].extend(files)
+        rows += sum(max(1, scan.rows.get(f.label, 0)) for f in files)
+    return [sorted(part, key=lambda f: rank[f.label]) for part in parts]
+
+
+def _plans_per_school(outcomes: pd.DataFrame, schools: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Return each school's count of new, revised and unchanged plans."""
+    counts = outcomes.groupby(["school_code", "outcome"]).size().to_dict()
+    return {s: {k: int(counts.get((s, k), 0)) for k in OUTCOMES} for s in schools}
+
+
+def _decided(rows: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Reject the rows of plans that were already approved or evaluated."""
+    message = translate("collect.rule.plan_already_decided", language, pupil="{pupil}")
+    messages = pd.Series([message.replace("{pupil}", ref) for ref in rows["pupil_ref"]],
+                         index=rows.index, dtype="object")  # fmt: skip
+    return rejection_frame(rows, "plan_already_decided", messages)
+
+
+__all__ = ["CHUNK_ROWS", "PLAN_KEY", "CollectReport", "RowsLost", "collect", "collect_in_chunks"]

@@ -1,0 +1,151 @@
+"""The inbox: files schools put in `<inbox>/<semester>/<school>/<kind>/`, read once each.
+
+A file is known by its checksum: one already stored for that school, semester and kind is
+skipped, so re-running a collection stores nothing new. Every file read is kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pumpurs.columns import Column
+from pumpurs.intake import ReadResult, read_file
+from pumpurs.privacy import redact_bytes
+from pumpurs.semester import SemesterCode
+from pumpurs.store.models import School, Semester, Submission
+
+KINDS = ("plans", "evaluation")
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    folder_school: str
+    kind: str
+    sha256: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        """Return how the file is named to people and in the batch: `<school>/<file name>`."""
+        return f"{self.folder_school}/{self.path.name}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def new_files(
+    session: Session, inbox: Path, semester: Semester, code: SemesterCode, kind: str
+) -> tuple[list[InboxFile], int]:
+    """Return the files not stored yet (oldest first) and how many known ones were skipped."""
+    root = inbox / code.folder
+    candidates = sorted(
+        (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))),
+        key=lambda p: (p.stat().st_mtime, str(p)),
+    )
+    rows = session.execute(
+        select(Submission.school_folder, Submission.sha256, Submission.kept_sha256).where(
+            Submission.semester_id == semester.id, Submission.kind == kind
+        )
+    ).all()
+    known = {(folder, sha) for folder, *shas in rows for sha in shas}
+    found, skipped, seen = [], 0, set()
+    for path in candidates:
+        folder = path.parent.parent.name
+        item = InboxFile(path, folder, kind, _sha256(path), path.stat().st_size)
+        if (folder, item.sha256) in known or (folder, item.sha256) in seen:
+            skipped += 1
+            continue
+        seen.add((folder, item.sha256))
+        found.append(item)
+    return found, skipped
+
+
+def read_batch(
+    files: Sequence[InboxFile], max_bytes: int, columns: tuple[Column, ...]
+) -> tuple[pd.DataFrame, dict[str, ReadResult]]:
+    """Read every file; return their rows as one batch and each file's read result by label."""
+    results = {f.label: read_file(f.path, max_bytes=max_bytes, columns=columns) for f in files}
+    return batch_rows(files, {label: r.frame for label, r in results.items()}, columns), results
+
+
+def batch_rows(
+    files: Sequence[InboxFile],
+    frames: Mapping[str, pd.DataFrame | None],
+    columns: tuple[Column, ...],
+) -> pd.DataFrame:
+    """Return the rows of these files (their `frames` by label, as read) as one batch, in order."""
+    parts = []
+    for item in files:
+        frame = frames.get(item.label)
+        if frame is not None and not frame.empty:
+            parts.append(frame.assign(file=item.label, folder_school=item.folder_school))
+    keys = [c.key for c in columns]
+    empty = pd.DataFrame(columns=[*keys, "row_number", "file", "folder_school"], dtype="object")
+    batch = pd.concat(parts, ignore_index=True) if parts else empty
+    for key in keys:  # a file may lack an optional column; the batch has them all
+        if key not in batch.columns:
+            batch[key] = ""
+    return batch
+
+
+def keep_without_codes(path: Path, content: bytes | None) -> bytes | None:
+    """Return the bytes to keep: personal codes masked, and masked in the inbox file too.
+
+    The school's file is kept, but a personal code must not be kept anywhere, the inbox
+    included; the original checksum stays on record so the file is never read twice.
+    """
+    if content is None:
+        return None
+    kept = redact_bytes(content)
+    if kept != content:
+        temporary = path.with_name(f".{path.name}.masked")
+        temporary.write_bytes(kept)
+        temporary.replace(path)
+    return kept
+
+
+def record_submissions(
+    session: Session,
+    semester: Semester,
+    files: Sequence[InboxFile],
+    results: dict[str, ReadResult],
+    language: str,
+) -> dict[str, Submission]:
+    """Store each file (its bytes, checksum and any problem); return them by label."""
+    schools = dict(session.execute(select(School.code, School.id)).tuples().all())
+    stored = {}
+    for item in files:
+        result = results[item.label]
+        content = item.path.read_bytes() if result.problem != "intake.file.too_large" else None
+        kept = keep_without_codes(item.path, content)
+        submission = Submission(
+            semester_id=semester.id,
+            school_folder=item.folder_school,
+            school_id=schools.get(item.folder_school),
+            kind=item.kind,
+            filename=item.path.name,
+            sha256=item.sha256,
+            kept_sha256=hashlib.sha256(kept).hexdigest() if kept is not None else item.sha256,
+            redacted=kept is not None and kept != content,
+            size=item.size,
+            content=kept,
+            status="ingested" if result.ok else "unreadable",
+            problem=result.message(language),
+        )
+        session.add(submission)
+        stored[item.label] = submission
+    session.flush()
+    return stored

@@ -1,0 +1,1 @@
+"""Opening a semester: create it, carry continuing plans over, invite schools with a template."""

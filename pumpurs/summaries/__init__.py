@@ -1,0 +1,1 @@
+"""Semester summaries: figures per unit, their content, charts, workbooks, and the emails."""

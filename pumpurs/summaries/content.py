@@ -1,0 +1,244 @@
+"""What a semester summary says: one unit's stored figures as the labelled rows its email shows.
+
+Nothing here computes a figure: the numbers come from `figures` as stored; this module
+only picks, orders and labels them (catalogue labels, translated statuses and bins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pumpurs.config import Catalogue, Config
+from pumpurs.i18n.templates import fmt_number, fmt_percent
+from pumpurs.i18n.texts import plural, translate
+from pumpurs.store.models import PlanStatus
+from pumpurs.summaries.figures import BINS, NATION, OUTCOMES, compare_figures
+
+Figures = Mapping[tuple[str, str], dict[str, Any]]
+CHILD_LEVEL = {"region": "school", "nation": "region"}
+RATIOS = frozenset({"mean_weighted_ratio"})  # compared in percentage points
+GROUPS = {  # plan statuses as the per-unit charts group them
+    "evaluated": (PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED),
+    "approved": (PlanStatus.APPROVED,),
+    "pending": (PlanStatus.DRAFT, PlanStatus.SUBMITTED, PlanStatus.RETURNED),
+}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A school, municipality, region or the nation, as a summary names it."""
+
+    level: str
+    code: str
+    name: str
+
+
+def unit_names(config: Config, language: str) -> dict[tuple[str, str], str]:
+    """Return the name of every unit the configuration knows, keyed by (level, code)."""
+    names = {("nation", NATION): translate("summary.nation", language)}
+    for region in config.regions:
+        names[("region", region.code)] = region.name
+        for municipality in region.municipalities:
+            names[("municipality", municipality.code)] = municipality.name
+    for school in config.schools:
+        names[("school", school.code)] = school.name
+    return names
+
+
+def members(config: Config, unit: Unit, level: str) -> list[str]:
+    """Return the codes of the units of `level` inside `unit`, in configuration order."""
+    region_of = {m: r.code for m, r in config.municipality_region().items()}
+    if level == "nation":
+        return [NATION]
+    if level == "school":
+        schools = [(s.code, region_of[s.municipality]) for s in config.schools]
+        return [code for code, region in schools if unit.level == "nation" or region == unit.code]
+    if level == "municipality":
+        return [m for m, r in region_of.items() if unit.level == "nation" or r == unit.code]
+    return [r.code for r in config.regions if unit.level == "nation" or r.code == unit.code]
+
+
+def total_plans(figures: Mapping[str, Any]) -> int:
+    """Return every plan of the unit, whatever its status."""
+    return sum(int(n) for n in figures["plans_by_status"].values())
+
+
+def unit_row(unit: Unit, figures: Mapping[str, Any]) -> dict[str, Any]:
+    """Return one line of a per-unit table: the unit and its headline figures."""
+    status, fulfilment, budget = (figures[k] for k in ("plans_by_status", "fulfilment", "budget"))
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "pupils": figures["pupils"],
+        "plans": figures["plans"],
+        "plans_all": total_plans(figures),
+        **{f"plans_{g}": sum(status.get(s, 0) for s in members) for g, members in GROUPS.items()},
+        "providers": figures["providers"],
+        "measures_planned": figures["measures"]["planned"],
+        "measures_delivered": figures["measures"]["delivered"],
+        "evaluated": fulfilment["evaluated"],
+        "awaiting": fulfilment["awaiting"],
+        "mean_fulfilment": fulfilment["mean_weighted_ratio"],
+        "used_eur": budget["used_eur"],
+        "cap_eur": budget["cap_eur"],
+        "used_share": budget["used_share_of_cap"],
+    }
+
+
+def headline_lines(row: Mapping[str, Any], language: str) -> list[str]:
+    """Return a unit's headline figures as short lines (`Skolēni ar atbalsta plānu: 1 670`)."""
+
+    def line(key: str, value: str) -> str:
+        return f"{translate(f'summary.change.{key}', language)}: {value}"
+
+    ratio, share = row["mean_fulfilment"], row["used_share"]
+    used = fmt_number(row["used_eur"], language, 0)
+    return [
+        line("pupils", fmt_number(row["pupils"], language, 0)),
+        line("plans", fmt_number(row["plans"], language, 0)),
+        line("providers", fmt_number(row["providers"], language, 0)),
+        line("measures_delivered", fmt_number(row["measures_delivered"], language, 0)),
+        line("mean_weighted_ratio", "—" if ratio is None else fmt_percent(ratio, language)),
+        line("used_eur", used + ("" if share is None else f" ({fmt_percent(share, language)})")),
+    ]
+
+
+def dashboard_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a per-unit table row for the dashboard, its shares in percent (87.3)."""
+    shares = {"mean_fulfilment": "mean_fulfilment_pct", "used_share": "used_of_cap_pct"}
+    return {shares.get(k, k): (None if v is None else round(100 * v, 1)) if k in shares else v
+            for k, v in row.items()}  # fmt: skip
+
+
+def summary_context(
+    unit: Unit,
+    figures: Figures,
+    previous: Figures | None,
+    config: Config,
+    language: str,
+    names: Mapping[tuple[str, str], str],
+) -> dict[str, Any]:
+    """Return everything the summary templates show about one unit."""
+    own = figures[(unit.level, unit.code)]
+    before = previous.get((unit.level, unit.code)) if previous else None
+    children: list[dict[str, Any]] = []
+    if unit.level in CHILD_LEVEL:
+        level = CHILD_LEVEL[unit.level]
+        for code in members(config, unit, level):
+            child = figures.get((level, code))
+            if child is not None and total_plans(child):
+                children.append(unit_row(Unit(level, code, names.get((level, code), code)), child))
+    return {
+        "level": unit.level,
+        "unit": unit,
+        "f": own,
+        "plans_all": total_plans(own),
+        "statuses": _statuses(own, language),
+        "subjects": _subjects(own, config.catalogue, language),
+        "risks": _risks(own, config.catalogue, language),
+        "measures": _measures(own, config.catalogue, language),
+        "bins": _bins(own, language),
+        "outcomes": [
+            {"label": translate(f"summary.outcome.{k}", language), "plans": own["outcomes"][k]}
+            for k in OUTCOMES
+        ],
+        "changes": _changes(own, before, language),
+        "children": children,
+        "threshold": config.programme.fidelity_threshold,
+        "monthly_cap": config.programme.monthly_cap_eur,
+    }
+
+
+def _statuses(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
+    counts = f["plans_by_status"]
+    return [
+        {
+            "key": str(s),
+            "label": translate(f"summary.status.{s}", language),
+            "plans": counts.get(str(s), 0),
+        }
+        for s in PlanStatus
+        if counts.get(str(s))
+    ]
+
+
+def _subjects(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
+    rows = [
+        {"key": key, "label": getattr(catalogue.subjects[key], language), **value}
+        for key, value in f["subject_consultations"]["subjects"].items()
+        if value["pupils"] and key in catalogue.subjects
+    ]
+    return sorted(rows, key=lambda r: (-r["pupils"], r["label"]))
+
+
+def _risks(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
+    return [
+        {"key": key, "label": getattr(label, language), **f["risk_categories"][key]}
+        for key, label in catalogue.risk_categories.items()
+        if key in f["risk_categories"]
+    ]
+
+
+def _measures(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
+    rows = [
+        {"key": key, "label": getattr(catalogue.measures[key], language), **value}
+        for key, value in f["measures"]["by_measure"].items()
+        if key in catalogue.measures
+    ]
+    return sorted(rows, key=lambda r: (-r["planned"], r["label"]))
+
+
+def _bins(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
+    fulfilment = f["fulfilment"]
+    evaluated = fulfilment["evaluated"]
+    return [
+        {
+            "key": key,
+            "label": translate(f"summary.bin.{key}", language),
+            "plans": n,
+            "share": round(n / evaluated, 4) if evaluated else None,
+        }
+        for key, n in fulfilment["bins"].items()
+        if key in BINS
+    ]
+
+
+def _changes(
+    f: Mapping[str, Any], before: Mapping[str, Any] | None, language: str
+) -> list[dict[str, Any]]:
+    compared = compare_figures(dict(f), dict(before) if before is not None else None)
+    return [{"key": key, "label": translate(f"summary.change.{key}", language),
+             "now": _shown(values["now"], key, language),
+             "before": _shown(values["before"], key, language),
+             "change": _change(values, key, language)}
+            for key, values in compared.items()]  # fmt: skip
+
+
+def _shown(value: float | None, key: str, language: str) -> str:
+    if value is None:
+        return "—"
+    return fmt_percent(value, language) if key in RATIOS else fmt_number(value, language, 0)
+
+
+def _change(values: Mapping[str, float | None], key: str, language: str) -> str:
+    """Return the change as people say it: `+170 (+11%)`, `-2 procentpunkti`, `bez izmaiņām`."""
+    change, relative = values["change"], values["relative"]
+    if change is None:
+        return "—"
+    if key in RATIOS:
+        points = round(change * 100)
+        one, many = (translate(f"summary.points.{n}", language) for n in ("one", "many"))
+        unit = plural(abs(points), one, many, language)
+        return f"{_sign(points)}{points} {unit}" if points else translate("summary.same", language)
+    if not round(change):
+        return translate("summary.same", language)
+    text = f"{_sign(change)}{fmt_number(change, language, 0)}"
+    if relative is not None:
+        text += f" ({_sign(relative)}{fmt_percent(relative, language)})"
+    return text
+
+
+def _sign(value: float) -> str:
+    return "+" if value > 0 else ""
