@@ -210,7 +210,8 @@ def approve_the_rest(settings: Any) -> None:
 def mail_phase(work: Path, count: int, phase: Phase) -> None:
     """Queue `count` messages and time sending them to a loopback SMTP server."""
     from pumpurs.i18n.templates import RenderedEmail
-    from pumpurs.mail.outbox import Attachment, deliver, queue
+    from pumpurs.mail.delivery import deliver
+    from pumpurs.mail.outbox import Attachment, queue
     from pumpurs.mail.sink import SmtpSink
     from pumpurs.settings import Settings
     from pumpurs.store import db

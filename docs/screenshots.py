@@ -25,9 +25,10 @@ from pumpurs.app.demo.web import WebApp, free_port
 from pumpurs.approvals import ensure_steps, queue_route_mail
 from pumpurs.generate import generate
 from pumpurs.intake.collect import collect
-from pumpurs.mail.outbox import deliver
+from pumpurs.mail.delivery import deliver
 from pumpurs.mail.sink import SmtpSink
-from pumpurs.opening.semester import open_records, queue_invitations
+from pumpurs.opening.carry import open_records
+from pumpurs.opening.invitations import queue_invitations
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings

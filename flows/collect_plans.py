@@ -9,9 +9,9 @@ from prefect import flow
 
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.collect import collect_plan_files
 from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, finish_run, text
+from tasks.intake import collect_plan_files
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
           "plans_new", "plans_revised", "plans_unchanged", "reports_queued")  # fmt: skip

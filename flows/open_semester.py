@@ -11,7 +11,7 @@ from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, finish_run, text
-from tasks.semester import open_semester_records, queue_semester_invitations
+from tasks.opening import open_semester_records, queue_semester_invitations
 
 
 @flow(name="open-semester", description="Atver semestri un izsūta uzaicinājumus skolām.")

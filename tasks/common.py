@@ -9,7 +9,7 @@ from prefect import task
 
 from pumpurs.calendar import Phase, resolve_semester
 from pumpurs.clock import today_riga
-from pumpurs.mail.outbox import deliver
+from pumpurs.mail.delivery import deliver
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import context, load_context
 from tasks import IO_RETRIES

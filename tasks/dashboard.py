@@ -14,7 +14,7 @@ from prefect.artifacts import (
 )
 
 from pumpurs.i18n.texts import translate
-from pumpurs.mail.outbox import CLAIM_SECONDS
+from pumpurs.mail.delivery import CLAIM_SECONDS
 from pumpurs.markdown import markdown_summary
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import current_settings

@@ -5,7 +5,6 @@ Pure functions over a Session: they never commit, and the caller owns the transa
 
 from __future__ import annotations
 
-from pumpurs.approvals.chain import StepChanges, ensure_steps, supersede_stale
 from pumpurs.approvals.decide import (
     Decided,
     Origin,
@@ -18,6 +17,7 @@ from pumpurs.approvals.digest import RouteMail, queue_route_mail
 from pumpurs.approvals.due import classify
 from pumpurs.approvals.overview import age_band, decided_on, pending_tables
 from pumpurs.approvals.pending import PendingStep, pending_for, step_owners
+from pumpurs.approvals.steps import StepChanges, ensure_steps, supersede_stale
 from pumpurs.approvals.tokens import (
     HTTP_STATUS,
     LinkProblem,

@@ -18,8 +18,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from pumpurs.approvals.chain import create_step, plan_next_step
 from pumpurs.approvals.returned import queue_returned
+from pumpurs.approvals.steps import create_step, plan_next_step
 from pumpurs.approvals.tokens import LinkProblem, LinkRefused, check_step, prior_decision, verify
 from pumpurs.clock import utcnow
 from pumpurs.config import Config

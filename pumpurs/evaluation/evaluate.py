@@ -32,7 +32,6 @@ from pumpurs.evaluation.fulfilment import (
 from pumpurs.evaluation.match import DONE, match_rows
 from pumpurs.intake import validate_evaluations
 from pumpurs.intake.batch import EVALUATIONS, IntakeReport, account, read_inbox, school_table
-from pumpurs.intake.plans import current_rows
 from pumpurs.intake.report import queue_reports
 from pumpurs.privacy import mask
 from pumpurs.semester import SemesterCode
@@ -48,6 +47,7 @@ from pumpurs.store.models import (
     School,
     Semester,
 )
+from pumpurs.store.plans import current_rows
 from pumpurs.store.reference import require_semester
 
 PLAN_COLUMNS = ["plan_id", "school_code", "pupil_ref", "status", "evaluated", "carried"]

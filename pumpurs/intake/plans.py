@@ -25,13 +25,13 @@ from pumpurs.store.models import (
     School,
     Semester,
 )
+from pumpurs.store.plans import current_rows
 
 PLAN_KEY = ["school_code", "pupil_ref"]
 # Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
 PLAN, REVISION, MEASURE, RISK, PUPIL = (
     cast(Table, model.__table__) for model in (Plan, PlanRevision, PlanMeasure, PlanRisk, Pupil)
 )
-CURRENT_REVISION = (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision)
 
 
 @dataclass(frozen=True)
@@ -160,36 +160,6 @@ def _unchanged(session: Session, accepted: pd.DataFrame, pending: pd.DataFrame) 
     new = _fingerprint(sent, ["plan_id"])
     both = pd.concat([old.rename("old"), new.rename("new")], axis=1, join="inner")
     return {int(i) for i in both.index[both["old"] == both["new"]]}
-
-
-def current_rows(session: Session, plan_ids: list[int]) -> pd.DataFrame:
-    """Return the current revision of these plans as rows, one per measure."""
-    query = (
-        select(
-            Plan.id.label("plan_id"), PlanRevision.id.label("revision_id"), PlanRevision.grade,
-            PlanRevision.goal, PlanMeasure.measure, PlanMeasure.subject, PlanMeasure.provider_ref,
-            PlanMeasure.hours_per_month, PlanMeasure.eur_per_month,
-        )
-        .select_from(Plan)
-        .join(PlanRevision, CURRENT_REVISION)
-        .join(PlanMeasure, PlanMeasure.revision_id == PlanRevision.id)
-        .where(Plan.id.in_(plan_ids))
-        .order_by(Plan.id, PlanMeasure.id)
-    )  # fmt: skip
-    rows = pd.DataFrame(session.execute(query).all())
-    if rows.empty:
-        return rows
-    risks = pd.DataFrame(
-        session.execute(
-            select(PlanRisk.revision_id, PlanRisk.category).where(
-                PlanRisk.revision_id.in_(rows["revision_id"].unique().tolist())
-            )
-        ).all(),
-        columns=["revision_id", "category"],
-    )
-    joined = risks.sort_values("category").groupby("revision_id")["category"].agg(";".join)
-    rows["risk_categories"] = rows["revision_id"].map(joined).fillna("")
-    return rows
 
 
 def _insert_revisions(

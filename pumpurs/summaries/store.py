@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from pumpurs.clock import utcnow
 from pumpurs.config import Config
 from pumpurs.evaluation.fulfilment import semester_months
-from pumpurs.intake.plans import CURRENT_REVISION
 from pumpurs.semester import SemesterCode
 from pumpurs.store.models import (
     Evaluation,
@@ -30,6 +29,7 @@ from pumpurs.store.models import (
     Semester,
     SemesterFigure,
 )
+from pumpurs.store.plans import CURRENT_REVISION
 from pumpurs.store.reference import find_semester
 from pumpurs.summaries.figures import NATION, FigureInput, compute_figures
 

@@ -5,16 +5,8 @@ import pytest
 from sqlalchemy import delete, select
 
 from pumpurs.approvals import Origin, Outcome, decide_step, ensure_steps
-from pumpurs.approvals.chain import (
-    NextStep,
-    StepState,
-    approver_for,
-    approvers,
-    create_step,
-    next_step,
-    next_steps,
-    plan_next_step,
-)
+from pumpurs.approvals.chain import NextStep, StepState, approver_for, next_step
+from pumpurs.approvals.steps import approvers, create_step, next_steps, plan_next_step
 from pumpurs.config import Config, Role
 from pumpurs.store.context import Context
 from pumpurs.store.models import ApprovalStep, Plan, PlanStatus, StepStatus

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from pumpurs.evaluation.evaluate import EvaluationReport, evaluate
 from pumpurs.generate import generate
 from pumpurs.intake.collect import collect
-from pumpurs.opening.semester import open_records
+from pumpurs.opening.carry import open_records
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import (

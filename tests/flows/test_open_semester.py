@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-import pumpurs.opening.semester
+import pumpurs.opening.invitations
 from flows.open_semester import open_semester
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.opening.template import build_plan_template
@@ -76,7 +76,7 @@ def test_open_semester_twice_invites_each_school_exactly_once(
         built.append(school_code)
         return build_plan_template(config, school_code, *args)
 
-    monkeypatch.setattr(pumpurs.opening.semester, "build_plan_template", build)
+    monkeypatch.setattr(pumpurs.opening.invitations, "build_plan_template", build)
     first = open_semester("2026/2027-1")
     workbooks = len(built)
     second = open_semester("2026/2027-1")

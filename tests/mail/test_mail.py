@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from pumpurs.clock import utcnow
 from pumpurs.i18n.templates import RenderedEmail, render_email
-from pumpurs.mail.outbox import Attachment, Outgoing, _insert_new, deliver, queue, queue_many
+from pumpurs.mail.delivery import deliver
+from pumpurs.mail.outbox import Attachment, Outgoing, _insert_new, queue, queue_many
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.store.context import Context
 from pumpurs.store.models import OutboxAttachment, OutboxMessage

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from pumpurs.approvals import pending_url
 from pumpurs.clock import utcnow
 from pumpurs.generate import generate
-from pumpurs.mail.outbox import CLAIM_SECONDS, deliver
+from pumpurs.mail.delivery import CLAIM_SECONDS, deliver
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pumpurs.columns import PLAN_COLUMNS
-from pumpurs.intake.plans import current_rows
 from pumpurs.semester import SemesterCode
 from pumpurs.store.models import Plan, PlanStatus, Pupil, School
+from pumpurs.store.plans import current_rows
 from pumpurs.store.reference import require_semester
 
 

@@ -9,7 +9,7 @@ from prefect.events import emit_event
 from prefect.settings import PREFECT_API_URL
 
 from pumpurs.approvals import Decided, Outcome
-from pumpurs.mail.outbox import deliver
+from pumpurs.mail.delivery import deliver
 from pumpurs.settings import Settings
 from pumpurs.store import db
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from prefect import task
 
-from pumpurs.opening.semester import open_records, queue_invitations
+from pumpurs.opening.carry import open_records
+from pumpurs.opening.invitations import queue_invitations
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import context
 from tasks import IO_RETRIES
