@@ -1,4 +1,9 @@
-"""Jinja2 rendering of emails and pages, with Latvian/English formatting filters."""
+"""Jinja2 rendering of emails and pages: one template each, texts through the catalogue.
+
+Templates use Jinja's i18n extension: `{{ _("Plan returned") }}`, `{% trans %}…{% endtrans %}`
+and `{{ ngettext("%(num)s plan", "%(num)s plans", count) }}`, where `%(num)s` is the count
+formatted the reader's way. Filters format numbers, amounts, percentages and dates likewise.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
+from pumpurs.i18n import formats
 from pumpurs.i18n import texts as i18n
+from pumpurs.i18n.catalogue import translations
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -25,7 +34,9 @@ def environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    _install_texts(env, language)
     env.globals["language"] = language
     env.globals["t"] = lambda message_id, **params: i18n.translate(message_id, language, **params)
     env.filters["number"] = lambda value, digits=1: fmt_number(value, language, digits)
@@ -33,7 +44,36 @@ def environment(language: str) -> Environment:
     env.filters["date"] = lambda value: i18n.fmt_date(value, language)
     env.filters["day"] = lambda value: i18n.fmt_day(value, language)
     env.filters["plural"] = lambda count, one, many: i18n.plural(count, one, many, language)
+    env.filters["amount"] = lambda value: formats.fmt_amount(value, language)
     return env
+
+
+def _install_texts(env: Environment, language: str) -> None:
+    """Give the templates `_`, `gettext` and `ngettext` of the language's catalogue.
+
+    The same semantics as Jinja's "new style" gettext (parameters as keywords, HTML-escaped in
+    HTML templates, the message always %-formatted), and `%(num)s` formatted the local way.
+    """
+    catalogue = translations(language)
+
+    @pass_context
+    def gettext(context: Context, message: str, **variables: Any) -> str:
+        text: str = catalogue.gettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", formats.fmt_number(num, language, 0))
+        text: str = catalogue.ngettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    # Jinja's own "new style" wrappers would format a second time: the callables go in as they are.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals.update(gettext=gettext, ngettext=ngettext)
 
 
 @lru_cache(maxsize=1 << 16)
