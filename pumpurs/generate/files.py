@@ -17,7 +17,7 @@ from openpyxl.xml.functions import tostring
 
 from pumpurs.columns import PLAN_COLUMNS, Column
 from pumpurs.generate.geography import Array, School
-from pumpurs.generate.rows import MEDIAN, RISKS, SUBJECT_SHARE
+from pumpurs.generate.rows import MEDIAN, RISKS, SUBJECT_SHARE, cell_text
 from pumpurs.privacy import PERSONAL_CODE, mask
 from pumpurs.semester import SemesterCode
 
@@ -172,16 +172,6 @@ def _write_csv(path: Path, header: list[Any], records: list[list[Any]], fmt: _Fo
         writer = csv.writer(handle, delimiter=fmt.delimiter, lineterminator=fmt.newline)
         writer.writerow(["" if h is None else h for h in header])
         writer.writerows([[cell_text(v, fmt.decimal) for v in record] for record in records])
-
-
-def cell_text(value: Any, decimal: str) -> str:
-    """Return a cell as CSV text: numbers without needless decimals, in the decimal mark."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0")
-        return text.replace(".", decimal)
-    return str(value)
 
 
 def _write_xlsx(path: Path, header: list[Any], records: list[list[Any]]) -> None:

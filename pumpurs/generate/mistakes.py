@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from pumpurs.config import Programme
-from pumpurs.generate.files import cell_text
 from pumpurs.generate.geography import Array, School
+from pumpurs.generate.rows import cell_text
 from pumpurs.privacy import mask
 
 RULES: tuple[str, ...] = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from pumpurs.config import Catalogue, Programme, Unit
@@ -272,3 +274,13 @@ def _vary(
             text = f"{text} "
         result[i] = text
     return result
+
+
+def cell_text(value: Any, decimal: str) -> str:
+    """Return a cell as CSV text: numbers without needless decimals, in the decimal mark."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0")
+        return text.replace(".", decimal)
+    return str(value)
