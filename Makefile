@@ -4,7 +4,7 @@ VENV := .venv/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 
-.PHONY: setup demo test lint typecheck unit serve bench clean
+.PHONY: setup demo test lint typecheck unit serve bench clean texts
 
 setup:
 	@scripts/setup.sh
@@ -30,3 +30,13 @@ clean:
 
 bench: setup
 	$(VENV)/python -m bench.run
+
+# Texts: extract every message from the code and templates, merge them into the Latvian
+# catalogue (new ones come in untranslated), compile it. Translate in the .po, then run again.
+LOCALE := pumpurs/i18n/locale
+texts: setup
+	$(VENV)/pybabel extract -F babel.cfg -k N_ --add-comments=Translators: --sort-by-file \
+		--project=PuMPuRS --version=0.1 --copyright-holder=PuMPuRS -o $(LOCALE)/pumpurs.pot .
+	$(VENV)/pybabel update -i $(LOCALE)/pumpurs.pot -d $(LOCALE) -D pumpurs -l lv \
+		--ignore-obsolete --no-fuzzy-matching
+	$(VENV)/pybabel compile -d $(LOCALE) -D pumpurs --statistics

@@ -10,7 +10,7 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, finish_run, run_texts
 from tasks.intake import collect_plan_files
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -21,7 +21,7 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
 def collect_plans(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Collect the semester's new plan files (the calendar's current semester if none given)."""
     code = SemesterCode.parse(prepare(semester, Phase.COLLECT))
-    title = text("dashboard.collect.title", code=code.code)
+    title = run_texts().gettext("Plan files of %(code)s", code=code.code)
     progress = Progress("collect", code, title)
     report = collect_plan_files(code.code, progress)
     mail = send_mail()

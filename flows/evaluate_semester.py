@@ -11,7 +11,7 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, finish_run, run_texts
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -27,7 +27,8 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
 def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Evaluate the semester (the latest one that has ended if none is given)."""
     code = SemesterCode.parse(prepare(semester, Phase.EVALUATE))
-    title = text("dashboard.evaluate.title", code=code.code)
+    t = run_texts()
+    title = t.gettext("Evaluation of semester %(code)s", code=code.code)
     progress = Progress("evaluate", code, title)
     report = evaluate_files(code.code, progress)
     figures = refresh_semester_figures(code.code)
@@ -46,7 +47,9 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, An
     }
     notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
     if missing["plans_missing"] and not missing["overdue"]:
-        notes.append(text("dashboard.evaluate.not_overdue"))
+        notes.append(
+            t.gettext("The evaluation deadline has not passed yet: no reminders are sent.")
+        )
     tables = {"schools": report["schools"], "missing-evaluations": missing["table"],
               "flags": figures["flags"], "file-problems": report["file_problems"]}  # fmt: skip
     return finish_run("evaluate", code, title, counts, mail, notes, tables)

@@ -10,7 +10,7 @@ from prefect import flow
 from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, finish_run, run_texts
 from tasks.opening import open_semester_records, queue_semester_invitations
 
 
@@ -18,7 +18,10 @@ from tasks.opening import open_semester_records, queue_semester_invitations
 def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Open the semester (the calendar's current one if none is given)."""
     code = SemesterCode.parse(prepare(semester, Phase.OPEN))
-    progress = Progress("open-semester", code, text("dashboard.open.progress", code=code.code))
+    t = run_texts()
+    progress = Progress(
+        "open-semester", code, t.gettext("Opening semester %(code)s", code=code.code)
+    )
     opened = open_semester_records(code.code)
     progress.update(30)
     invitations = queue_semester_invitations(code.code)
@@ -31,7 +34,7 @@ def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
         "plans_carried": opened["plans_carried"],
         "invitations_queued": invitations,
     }
-    title = text("dashboard.open.title", code=code.code)
+    title = t.gettext("Semester %(code)s opened", code=code.code)
     return finish_run("open-semester", code, title, counts, mail)
 
 

@@ -11,7 +11,7 @@ from pumpurs.calendar import Phase
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.approvals import approval_overview, ensure_approval_steps, queue_approval_mail
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, finish_run, run_texts
 
 
 @flow(
@@ -21,7 +21,7 @@ from tasks.dashboard import Progress, finish_run, text
 def route_approvals(semester: SemesterParameter | None = None) -> dict[str, Any]:
     """Route the plans awaiting a decision (the calendar's current semester if none is given)."""
     code = SemesterCode.parse(prepare(semester, Phase.ROUTE))
-    title = text("dashboard.route.title", code=code.code)
+    title = run_texts().gettext("Plan approvals %(code)s", code=code.code)
     progress = Progress("route-approvals", code, title)
     steps = ensure_approval_steps(code.code)
     progress.update(25)

@@ -14,7 +14,7 @@ from pumpurs.clock import utcnow
 from pumpurs.markdown import markdown_images
 from pumpurs.semester import SemesterCode, SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, publish_markdown, text
+from tasks.dashboard import Progress, finish_run, publish_markdown, run_texts
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
@@ -30,17 +30,18 @@ def send_summaries(
 ) -> dict[str, Any]:
     """Send each summary once, or again if forced (default: the latest evaluated semester)."""
     code = SemesterCode.parse(prepare(semester, Phase.SUMMARIES))
-    title = text("dashboard.summaries.title", code=code.code)
+    t = run_texts()
+    title = t.gettext("Summaries of semester %(code)s", code=code.code)
     progress = Progress("summaries", code, title)
     figures = refresh_semester_figures(code.code)
     progress.update(20)
     suffix = f"forced-{flow_run.id or utcnow().strftime('%Y%m%dT%H%M%S')}" if force else None
     report = queue_semester_summaries(code.code, suffix, progress)
     charts = [(chart["title"], chart["png"]) for chart in report["charts"]]
-    figures_title = text("dashboard.summaries.figures", code=code.code)
+    figures_title = t.gettext("Figures of semester %(code)s", code=code.code)
     markdown = markdown_images(figures_title, report["headline"], charts)
-    publish_markdown("summaries", code, "charts", markdown,
-                     text("dashboard.summaries.charts", title=title))  # fmt: skip
+    charts_title = t.gettext("%(title)s: charts", title=title)
+    publish_markdown("summaries", code, "charts", markdown, charts_title)
     mail = send_mail()
     progress.update(100)
     counts: dict[str, Any] = {
@@ -51,11 +52,14 @@ def send_summaries(
     }
     notes = [
         *report["headline"],
-        text("dashboard.summaries.previous", previous=report["previous"])
+        t.gettext("Compared with semester %(previous)s.", previous=report["previous"])
         if report["previous"]
-        else text("dashboard.summaries.no_previous"),
-        *([text("dashboard.summaries.forced")] if force else []),
-        *(text("dashboard.summaries.no_recipient", unit=u) for u in report["without_recipient"]),
+        else t.gettext("There are no figures of a previous semester: no comparison is shown."),
+        *([t.gettext("Sent again (force): every summary went out once more.")] if force else []),
+        *(
+            t.gettext("Nobody to send the summary to: %(unit)s", unit=unit)
+            for unit in report["without_recipient"]
+        ),
     ]
     tables = {"regions": report["regions"], "schools": report["schools"]}
     return finish_run("summaries", code, title, counts, mail, notes, tables)

@@ -1,29 +1,34 @@
-"""Errors a person can act on: each names a message from the catalogue and maps to CLI exit 2."""
+"""Errors a person can act on: each carries an English message and its parameters, shown in the
+reader's language through the catalogue, and maps to CLI exit 2."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, texts
 
 
 class UserError(Exception):
-    """Bad input or usage: shown as one translated line, never as a traceback."""
+    """Bad input or usage: shown as one translated line, never as a traceback.
 
-    def __init__(self, message_id: str, **params: Any) -> None:
-        self.message_id, self.params = message_id, params
+    `message` is an English catalogue message marked with `N_` where it is written, with
+    `%(name)s` parameters: `UserError(N_("Semester %(code)s has not been opened."), code=...)`.
+    """
+
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message, self.params = message, params
         super().__init__(self.render("en"))
 
     def render(self, language: str) -> str:
         """Return the message in the given language."""
-        return translate(self.message_id, language, **self.params)
+        return texts(language).gettext(self.message, **self.params)
 
 
 class DatabaseUnavailable(UserError):
     """The database did not answer (down, refusing, unreachable): worth another try later."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__("error.database", reason=reason)
+        super().__init__(N_("The database is not reachable (%(reason)s)."), reason=reason)
 
 
 class ConfigError(UserError):
@@ -31,14 +36,25 @@ class ConfigError(UserError):
 
     def __init__(self, file: str, key: str, problem: str) -> None:
         self.file, self.key, self.problem = file, key, problem
-        super().__init__("error.config", file=file, key=key or "-", problem=problem)
+        super().__init__(
+            N_("Configuration error in %(file)s (%(key)s): %(problem)s"),
+            file=file,
+            key=key or "-",
+            problem=problem,
+        )
 
 
 class SemesterCodeError(UserError):
     """A semester code is not of the form `2026/2027-1`."""
 
     def __init__(self, code: str) -> None:
-        super().__init__("error.semester_code", code=code)
+        super().__init__(
+            N_(
+                "Invalid semester code “%(code)s”: use the form 2026/2027-1 (school year and "
+                "term 1 or 2)."
+            ),
+            code=code,
+        )
 
 
 class IllegalTransition(Exception):

@@ -9,9 +9,10 @@ from prefect import task
 
 from pumpurs.calendar import Phase, resolve_semester
 from pumpurs.clock import today_riga
+from pumpurs.i18n.catalogue import texts
 from pumpurs.mail.delivery import deliver
 from pumpurs.semester import SemesterCode
-from pumpurs.store.context import context, load_context
+from pumpurs.store.context import context, current_settings, load_context
 from tasks import IO_RETRIES
 
 MAIL_COUNTS = ("mail_sent", "mail_failed", "mail_left_queued", "mail_claimed_elsewhere")
@@ -22,7 +23,15 @@ class MailNotDelivered(RuntimeError):
     """Some messages could not be sent now; they stay queued and go out on the next run."""
 
     def __init__(self, mail: Mapping[str, Any]) -> None:
-        super().__init__(f"{mail['mail_left_queued']} messages stay queued ({mail['last_error']})")
+        t = texts(str(current_settings().language))
+        super().__init__(
+            t.ngettext(
+                "%(num)s message stays queued (%(error)s)",
+                "%(num)s messages stay queued (%(error)s)",
+                mail["mail_left_queued"],
+                error=mail["last_error"],
+            )
+        )
 
 
 @task(name="prepare-store", **IO_RETRIES)

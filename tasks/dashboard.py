@@ -13,7 +13,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import Texts, texts
 from pumpurs.mail.delivery import CLAIM_SECONDS
 from pumpurs.markdown import markdown_summary
 from pumpurs.semester import SemesterCode
@@ -26,18 +26,23 @@ def artifact_key(flow: str, semester: SemesterCode, part: str) -> str:
     return f"{flow}-{semester.folder}-{part}".lower()
 
 
-def text(message_id: str, **params: Any) -> str:
-    """Return a dashboard text in the language the settings ask for."""
-    return translate(message_id, current_settings().language, **params)
+def run_texts() -> Texts:
+    """Return the dashboard's texts, in the language the settings ask for."""
+    return texts(str(current_settings().language))
 
 
 def mail_notes(mail: Mapping[str, Any]) -> list[str]:
     """Return the run summary's notes on the mail: what failed, what another sender holds."""
-    notes = [text("dashboard.mail.failed", error=mail["last_error"])] if mail["last_error"] else []
+    t = run_texts()
+    notes = []
+    if mail["last_error"]:
+        notes.append(t.gettext("Sending failed: %(error)s", error=mail["last_error"]))
     if mail["mail_claimed_elsewhere"]:
         notes.append(
-            text(
-                "dashboard.mail.claimed_elsewhere",
+            t.gettext(
+                "Messages another sender holds right now: %(count)s. If it does not send them "
+                "(it was stopped, say), the next run sends them once the hold ends (within "
+                "%(minutes)s min).",
                 count=mail["mail_claimed_elsewhere"],
                 minutes=CLAIM_SECONDS // 60,
             )

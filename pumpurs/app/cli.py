@@ -1,6 +1,8 @@
 """The `pumpurs` command line: runs the real Prefect flows, the web app and the tools around them.
 
-Exit codes: 0 done, 1 a flow failed, 2 bad usage or bad input (one line on stderr).
+Exit codes: 0 done, 1 a flow failed, 2 bad usage or bad input (one line on stderr). Messages
+and the commands' help texts follow the language setting; the words Typer itself writes around
+the help (`Usage:`, `Options:`, `[default: …]`) stay English.
 """
 
 from __future__ import annotations
@@ -15,27 +17,28 @@ import typer
 from pydantic import ValidationError
 
 # Typer ≥ 0.20 vendors click; its usage errors are only importable from there.
+from typer._click import Command
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from pumpurs.app.cli_usage import usage_message
 from pumpurs.app.runs import FlowFailed, run_flow
 from pumpurs.errors import UserError
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, Texts, texts
 from pumpurs.semester import SemesterCode
 
 app = typer.Typer(
     name="pumpurs",
-    help="PuMPuRS semester cycle: open, collect, route, evaluate, summaries.",
+    help=N_("PuMPuRS semester cycle: open, collect, route, evaluate, summaries."),
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     no_args_is_help=True,
 )
-db_app = typer.Typer(help="Database schema: upgrade, current.", no_args_is_help=True)
+db_app = typer.Typer(help=N_("Database schema: upgrade, current."), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable result.")]
-SemesterArg = Annotated[str, typer.Argument(help="Semester code, e.g. 2026/2027-1.")]
+JsonOption = Annotated[bool, typer.Option("--json", help=N_("Print a machine-readable result."))]
+SemesterArg = Annotated[str, typer.Argument(help=N_("Semester code, e.g. 2026/2027-1."))]
 
 
 def _emit(result: dict[str, Any], as_json: bool) -> None:
@@ -47,68 +50,75 @@ def _emit(result: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"{key.ljust(width)}  {value}")
 
 
-def _flow_command(command: str, doc: str) -> None:
+def _flow_command(command: str, help_text: str) -> None:
     def run(semester: SemesterArg, as_json: JsonOption = False) -> None:
         _emit(run_flow(command, semester), as_json)
 
-    run.__doc__ = doc
-    app.command(command)(run)
+    app.command(command, help=help_text)(run)
 
 
-_flow_command("open-semester", "Open a semester: create it, carry plans over, invite schools.")
-_flow_command("collect", "Collect the schools' plan drafts from the inbox.")
-_flow_command("route", "Send approval digests, reminders and escalations.")
-_flow_command("evaluate", "Evaluate plan fulfilment at semester end.")
+_flow_command("open-semester", N_("Open a semester: create it, carry plans over, invite schools."))
+_flow_command("collect", N_("Collect the schools' plan drafts from the inbox."))
+_flow_command("route", N_("Send approval digests, reminders and escalations."))
+_flow_command("evaluate", N_("Evaluate plan fulfilment at semester end."))
 
 
-@app.command()
+@app.command(help=N_("Email the semester summaries (once per recipient unless --force)."))
 def summaries(
     semester: SemesterArg,
-    force: Annotated[bool, typer.Option(help="Send again to recipients who had them.")] = False,
+    force: Annotated[bool, typer.Option(help=N_("Send again to recipients who had them."))] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Email the semester summaries (once per recipient unless --force)."""
     _emit(run_flow("summaries", semester, force=force), as_json)
 
 
-@app.command()
+@app.command(
+    help=N_("Write a synthetic programme: config/ and an inbox of school files with some mistakes.")
+)
 def generate(
-    scale: Annotated[str, typer.Option(help="small, city or national.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
-    out: Annotated[Path, typer.Option(help="Folder to write config/ and inbox/ into.")] = Path(
+    scale: Annotated[str, typer.Option(help=N_("small, city or national."))] = "small",
+    seed: Annotated[
+        int, typer.Option(help=N_("Random seed; the same seed gives the same bytes."))
+    ] = 1,
+    out: Annotated[Path, typer.Option(help=N_("Folder to write config/ and inbox/ into."))] = Path(
         "var/generated"
     ),
-    semester: Annotated[str, typer.Option(help="Semester of the files.")] = "2026/2027-1",
-    overwrite: Annotated[bool, typer.Option(help="Replace an earlier run in --out.")] = False,
+    semester: Annotated[str, typer.Option(help=N_("Semester of the files."))] = "2026/2027-1",
+    overwrite: Annotated[bool, typer.Option(help=N_("Replace an earlier run in --out."))] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write a synthetic programme: config/ and an inbox of school files with some mistakes."""
     from pumpurs.generate import generate as write_data
 
     if scale not in ("small", "city", "national"):
-        raise UserError("cli.usage.scale")
+        raise UserError(N_("Invalid value for --scale: choose small, city or national."))
     code = SemesterCode.parse(semester)
     try:
         result = write_data(scale, seed, out, code, overwrite=overwrite)  # type: ignore[arg-type]
     except FileExistsError:
-        raise UserError("error.out_exists", out=str(out)) from None
+        message = N_(
+            "%(out)s already holds generated data. Choose another folder or add --overwrite."
+        )
+        raise UserError(message, out=str(out)) from None
     _emit(result.as_dict() | {"out": str(out)}, as_json)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=N_("Create or migrate the database schema to the newest version."))
 def db_upgrade() -> None:
-    """Create or migrate the database schema to the newest version."""
     from pumpurs.store import db
     from pumpurs.store.context import current_settings
 
-    url = current_settings().effective_database_url
+    settings = current_settings()
+    url = settings.effective_database_url
     db.upgrade(url)
-    typer.echo(f"schema up to date: {db.table_names(url).__len__()} tables")
+    tables = len(db.table_names(url))
+    t = texts(str(settings.language))
+    typer.echo(
+        t.ngettext("Schema up to date: %(num)s table", "Schema up to date: %(num)s tables", tables)
+    )
 
 
-@db_app.command("current")
+@db_app.command("current", help=N_("Say whether the database schema is the newest."))
 def db_current(as_json: JsonOption = False) -> None:
-    """Say whether the database schema is the newest."""
     from pumpurs.store import db
     from pumpurs.store.context import current_settings
 
@@ -122,35 +132,38 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@app.command()
+@app.command(
+    help=N_("Run the semester cycle on generated data with a local mail sink, all under ./var.")
+)
 def demo() -> None:
-    """Run the semester cycle on generated data with a local mail sink, all under ./var."""
     from pumpurs.app.demo import run_demo
 
     run_demo()
 
 
-@app.command()
+@app.command(
+    help=N_("Start a local Prefect server, serve every deployment and the approval web app.")
+)
 def serve(
-    prefect_port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
-    web_port: Annotated[int, typer.Option(help="Port of the approval web app.")] = 8080,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    prefect_port: Annotated[
+        int, typer.Option(help=N_("Port of the Prefect server and UI."))
+    ] = 4200,
+    web_port: Annotated[int, typer.Option(help=N_("Port of the approval web app."))] = 8080,
+    host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
 ) -> None:
-    """Start a local Prefect server, serve every deployment and the approval web app."""
     from pumpurs.app.serve import serve as run_all
     from pumpurs.store.context import load_context
 
-    load_context()  # a broken config or database is reported before anything starts
-    raise typer.Exit(run_all(host, prefect_port, web_port))
+    context = load_context()  # a broken config or database is reported before anything starts
+    raise typer.Exit(run_all(host, prefect_port, web_port, str(context.settings.language)))
 
 
-@app.command()
+@app.command(help=N_("Start the approval web app alone."))
 def web(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    port: Annotated[int, typer.Option(help=N_("Port to listen on."))] = 8080,
+    host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(help=N_("uvicorn worker processes."))] = 1,
 ) -> None:
-    """Start the approval web app alone."""
     import uvicorn
 
     from pumpurs.store.context import load_context
@@ -172,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = typer.main.get_command(app)
     language = _language(current_settings)
+    t = texts(language)
+    _translate_help(command, t)
     try:
         result = command.main(args=argv, prog_name="pumpurs", standalone_mode=False)
     except NoArgsIsHelpError as exc:
@@ -181,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"pumpurs: {usage_message(exc, language)}", err=True)
         return 2
     except typer.Abort:
-        typer.echo(f"pumpurs: {translate('cli.interrupted', language)}", err=True)
+        typer.echo(f"pumpurs: {t.gettext('interrupted')}", err=True)
         return 130
     except UserError as exc:
         typer.echo(f"pumpurs: {exc.render(language)}", err=True)
@@ -192,9 +207,23 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"pumpurs: {name}: {first['msg']}", err=True)
         return 2
     except FlowFailed as exc:
-        typer.echo(f"pumpurs: {translate('cli.flow_failed', language, error=exc)}", err=True)
+        typer.echo(f"pumpurs: {t.gettext('flow failed: %(error)s', error=exc)}", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _translate_help(command: Command, t: Texts) -> None:
+    """Put the help texts of a command, its parameters and subcommands in the reader's language.
+
+    The texts are English catalogue messages marked with `N_` where the commands are declared.
+    """
+    if command.help:
+        command.help = t.gettext(command.help)
+    for param in command.params:
+        if help_text := getattr(param, "help", None):
+            setattr(param, "help", t.gettext(help_text))  # noqa: B010  (not every Parameter has it)
+    for subcommand in getattr(command, "commands", {}).values():
+        _translate_help(subcommand, t)
 
 
 def _language(settings_factory: Callable[[], Any]) -> str:

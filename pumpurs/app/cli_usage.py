@@ -18,37 +18,46 @@ from typer._click.exceptions import (
     UsageError,
 )
 
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, texts
 
 _NO_SUCH_COMMAND = re.compile(r"No such command '([^']*)'")
 _EXTRA_ARGUMENTS = re.compile(r"unexpected extra argument\S* \((.*)\)")
-_EXPECTED: dict[Any, str] = {int: "integer", float: "number", Path: "path", bool: "boolean"}
+_EXPECTED: dict[Any, str] = {  # what a value of a parameter's type must be
+    int: N_("It must be a whole number."),
+    float: N_("It must be a number."),
+    Path: N_("It must be a path to a folder or file."),
+    bool: N_("It must be “true” or “false”."),
+}
 
 
 def usage_message(error: UsageError, language: str) -> str:
     """Return one line saying what was wrong with the command line and where to look."""
+    t = texts(language)
     command = error.ctx.command_path if error.ctx else "pumpurs"
     if isinstance(error, MissingParameter):
-        what = "option" if _name(error).startswith("-") else "argument"
-        problem = translate(f"cli.usage.missing_{what}", language, name=_name(error))
+        if _name(error).startswith("-"):
+            problem = t.gettext("The option %(name)s is missing.", name=_name(error))
+        else:
+            problem = t.gettext("The argument “%(name)s” is missing.", name=_name(error))
     elif isinstance(error, BadParameter):
-        problem = translate("cli.usage.bad_value", language, name=_name(error))
+        problem = t.gettext("Invalid value for %(name)s.", name=_name(error))
         if expected := _EXPECTED.get(_annotation(error.param)):
-            problem += " " + translate(f"cli.usage.expected_{expected}", language)
+            problem += " " + t.gettext(expected)
     elif isinstance(error, NoSuchOption):
-        problem = translate("cli.usage.no_such_option", language, option=error.option_name)
+        problem = t.gettext("No such option: %(option)s.", option=error.option_name)
         if error.possibilities:
             options = ", ".join(sorted(error.possibilities))
-            problem += " " + translate("cli.usage.did_you_mean", language, options=options)
+            problem += " " + t.gettext("Did you mean %(options)s?", options=options)
     elif isinstance(error, BadOptionUsage) and "requires an argument" in error.message:
-        problem = translate("cli.usage.option_needs_value", language, option=error.option_name)
+        problem = t.gettext("The option %(option)s needs a value.", option=error.option_name)
     elif found := _NO_SUCH_COMMAND.search(error.message):
-        problem = translate("cli.usage.no_such_command", language, name=found.group(1))
+        problem = t.gettext("No such command: “%(name)s”.", name=found.group(1))
     elif found := _EXTRA_ARGUMENTS.search(error.message):
-        problem = translate("cli.usage.extra_arguments", language, args=found.group(1))
+        problem = t.gettext("Unexpected extra arguments: %(args)s.", args=found.group(1))
     else:
-        problem = translate("cli.usage.other", language, detail=error.message.rstrip("."))
-    return translate("cli.usage.line", language, problem=problem, command=command)
+        detail = error.message.rstrip(".")
+        problem = t.gettext("Wrong use of the command (%(detail)s).", detail=detail)
+    return t.gettext("%(problem)s Help: %(command)s --help", problem=problem, command=command)
 
 
 def _name(error: BadParameter) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pumpurs.app.deployments import read_deployments
 from pumpurs.app.runs import flow_at
+from pumpurs.i18n.catalogue import texts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,8 +75,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8080) -> int:
+def serve(
+    host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8080, language: str = "lv"
+) -> int:
     """Run everything until interrupted; return the exit code."""
+    t = texts(language)
     prefect_url = f"http://{host}:{prefect_port}"
     web_url = f"http://{host}:{web_port}"
     env = dict(
@@ -98,13 +102,15 @@ def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 808
             stack.callback(_stop, web)
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
-            print(f"Prefect UI:        {prefect_url}", flush=True)
-            print(f"Approval web app:  {web_url}", flush=True)
+            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url}
+            width = max(len(label) for label in urls) + 2
+            for label, url in urls.items():
+                print(f"{label.ljust(width)}{url}", flush=True)
             from prefect import serve as prefect_serve
 
             prefect_serve(*_runner_deployments(), print_starting_message=False)
         except KeyboardInterrupt:
-            print("Stopping…", flush=True)
+            print(t.gettext("Stopping…"), flush=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
     return 0

@@ -33,7 +33,15 @@ from pumpurs.approvals.tokens import (
     read_pending_link,
     verify,
 )
-from pumpurs.approvals.views import MeasureLine, PastDecision, PlanView, past_decisions, plan_views
+from pumpurs.approvals.views import (
+    MeasureLine,
+    PastDecision,
+    PlanView,
+    outcome_name,
+    past_decisions,
+    plan_views,
+    role_name,
+)
 
 __all__ = [
     "HTTP_STATUS",
@@ -60,6 +68,7 @@ __all__ = [
     "ensure_steps",
     "issue_tokens",
     "live_nonces",
+    "outcome_name",
     "past_decisions",
     "pending_for",
     "pending_tables",
@@ -69,6 +78,7 @@ __all__ = [
     "queue_route_mail",
     "read_link",
     "read_pending_link",
+    "role_name",
     "step_owners",
     "supersede_stale",
     "verify",

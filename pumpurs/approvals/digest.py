@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.approvals.due import classify, pending_steps
 from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pending_url
-from pumpurs.approvals.views import BATCH, PlanView, plan_views
+from pumpurs.approvals.views import BATCH, PlanView, plan_views, role_name
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.i18n.templates import render_email
@@ -78,7 +78,7 @@ def _items(
     return sorted(items, key=lambda i: (i["plan"].school_name, i["plan"].pupil_ref))
 
 
-def _escalation_rows(group: pd.DataFrame) -> list[dict[str, Any]]:
+def _escalation_rows(group: pd.DataFrame, language: str) -> list[dict[str, Any]]:
     ordered = group.sort_values(["age_days", "school_name"], ascending=[False, True])
     return [
         {
@@ -87,6 +87,7 @@ def _escalation_rows(group: pd.DataFrame) -> list[dict[str, Any]]:
             "school": f"{row['school_name']} ({row['school_code']})",
             "approver": row["approver_email"],
             "role": row["role"],
+            "role_name": role_name(row["role"], language),
             "since": row["created_at"].astimezone(RIGA).date(),
             "days": int(row["age_days"]),
         }
@@ -141,7 +142,7 @@ def _queue_escalations(
         email = render_email(
             "escalation",
             str(run.settings.language),
-            rows=_escalation_rows(group)[:MAX_LISTED],
+            rows=_escalation_rows(group, str(run.settings.language))[:MAX_LISTED],
             count=len(group),
             more=max(0, len(group) - MAX_LISTED),
             escalation_days=escalation_days,

@@ -1,4 +1,5 @@
-"""What an approver sees of a plan: loaded for a whole batch of plans in a few queries."""
+"""What an approver sees of a plan: loaded for a whole batch of plans in a few queries; the names
+of the roles and decision outcomes as people read them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
-from pumpurs.config import Config, Label
+from pumpurs.config import Config, Label, Role
+from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.store.models import (
     Decision,
     Municipality,
@@ -69,6 +71,25 @@ class PastDecision:
     reason: str | None
     approver_email: str
     decided_at: dt.datetime
+
+
+ROLE_NAMES = {
+    Role.SCHOOL_DIRECTOR: N_("school director"),
+    Role.MUNICIPAL_COORDINATOR: N_("municipal coordinator"),
+    Role.REGIONAL_COORDINATOR: N_("regional coordinator"),
+}
+# One plan's outcome ("atgriezts"); a summary's count of plans says "returned for revision".
+OUTCOME_NAMES = {"approved": N_("approved"), "returned": N_("returned to the school for revision")}
+
+
+def role_name(role: str, language: str) -> str:
+    """Return the name of an approver's role (`reģionālais koordinators`)."""
+    return texts(language).gettext(ROLE_NAMES[Role(role)]) if role in ROLE_NAMES else role
+
+
+def outcome_name(outcome: str, language: str) -> str:
+    """Return a decision's outcome as people read it (`atgriezts labošanai`)."""
+    return texts(language).gettext(OUTCOME_NAMES[outcome]) if outcome in OUTCOME_NAMES else outcome
 
 
 def _label(labels: Mapping[str, Label], key: str, language: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pumpurs.config import Config
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.intake import REJECTION_COLUMNS
 from pumpurs.intake.batch import rejection_frame
 from pumpurs.intake.rules import group_rows
@@ -29,6 +29,66 @@ PUPIL = ["school_code", "pupil_ref"]
 FILE_PUPIL = ["file", "pupil_ref"]
 DONE = {PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED}
 """Statuses of an evaluated plan: a new file for it is a correction."""
+RULES: dict[str, str | tuple[str, str]] = {
+    # What each matching rule says about a row (values masked). A pair is the message for a
+    # list of one row and for several (`rows_text`), as in `intake.problems.RULES`.
+    "no_plan": N_(
+        "Pupil “%(pupil)s” has no support plan this semester, so the evaluation cannot be "
+        "accepted. Check the pupil reference: it must be exactly the one of the submitted plan."
+    ),
+    "plan_not_approved": N_(
+        "The plan of pupil “%(pupil)s” is not approved (its status: %(status)s), so it cannot be "
+        "evaluated. Only approved plans are evaluated; if the plan needs approval, contact the "
+        "regional coordinator."
+    ),
+    "plan_already_evaluated": N_(
+        "The plan of pupil “%(pupil)s” has already been evaluated this semester, so a new "
+        "evaluation cannot be accepted. If the evaluation holds a mistake, contact the programme "
+        "coordinator."
+    ),
+    "plan_already_carried": N_(
+        "The plan of pupil “%(pupil)s” has already been carried into the next semester, so its "
+        "evaluation can no longer be corrected with a new file. If the evaluation holds a mistake, "
+        "contact the programme coordinator; if the pupil's support must change, correct the plan "
+        "of the next semester."
+    ),
+    "correction_incomplete": N_(
+        "The evaluation of pupil “%(pupil)s” has already been received and this file replaces it, "
+        "so it must give every measure of the plan. Missing: %(missing)s. Add the missing measures "
+        "(write 0 if a measure did not take place) and submit the pupil's whole evaluation again; "
+        "until then the earlier evaluation stands."
+    ),
+    "measure_not_in_plan": N_(
+        "The measure “%(measure_text)s” is not in the approved plan of pupil “%(pupil)s”. The plan "
+        "has: %(planned)s. Correct the measure or subject, or delete this row."
+    ),
+    "measure_repeated": N_(
+        "The measure “%(measure_text)s” of pupil “%(pupil)s” is already evaluated on row "
+        "%(first_row)s. Write each measure of the plan on one row: delete the extra row or add up "
+        "the hours and amounts on one row."
+    ),
+    "pupil_in_two_files": N_(
+        "The evaluation of pupil “%(pupil)s” is already in the file “%(first_file)s”. Submit each "
+        "pupil's evaluation in one file only: move these rows to that file or delete them."
+    ),
+    "plan_rejected": (
+        N_(
+            "This row has no error, but the evaluation of pupil “%(pupil)s” cannot be accepted "
+            "because of errors on the pupil's row %(rows_text)s. Correct them and submit the "
+            "pupil's whole evaluation again."
+        ),
+        N_(
+            "This row has no error, but the evaluation of pupil “%(pupil)s” cannot be accepted "
+            "because of errors on the pupil's rows: %(rows_text)s. Correct them and submit the "
+            "pupil's whole evaluation again."
+        ),
+    ),
+}
+STATUS_NAMES = {  # a plan's status as a school reads it when the plan cannot be evaluated
+    PlanStatus.DRAFT: N_("a draft carried over, not submitted yet"),
+    PlanStatus.SUBMITTED: N_("submitted, awaiting its approval"),
+    PlanStatus.RETURNED: N_("returned to the school for revision"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,11 +264,19 @@ class _Texts:
 
     def messages(self, rule: str, rows: pd.DataFrame) -> pd.Series:
         """Return the rule's message for each row, filled from the row's columns."""
-        texts = []
+        t = texts(self.language)
+        found = []
         for row in rows.to_dict("records"):
             params = {str(key): mask(str(value)) for key, value in row.items()}
             params["pupil"] = params.get("pupil_ref", "")
             if rule == "plan_not_approved":
-                params["status"] = translate(f"evaluation.status.{row['status']}", self.language)
-            texts.append(translate(f"evaluation.rule.{rule}", self.language, **params))
-        return pd.Series(texts, index=rows.index, dtype="object")
+                status = row["status"]
+                params["status"] = (
+                    t.gettext(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+                )
+            message = RULES[rule]
+            if isinstance(message, tuple):
+                one, several = message
+                message = several if "," in params["rows_text"] else one
+            found.append(t.gettext(message, **params))
+        return pd.Series(found, index=rows.index, dtype="object")

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from pumpurs.columns import EVALUATION_COLUMNS
 from pumpurs.config import Config
 from pumpurs.evaluation.evaluate import planned_measures, semester_plans
+from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.i18n.templates import render_email
-from pumpurs.i18n.texts import translate
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
 from pumpurs.semester import SemesterCode
 from pumpurs.store.models import OutboxMessage, PlanStatus
@@ -30,6 +30,13 @@ from pumpurs.store.reference import require_semester
 
 PUPILS_LISTED = 20
 KIND = "evaluation_reminder"
+REMINDER_STATES = {  # what became of a school's reminder, as the run's table says
+    "sent": N_("sent"),
+    "earlier": N_("sent earlier"),
+    "not_due": N_("deadline not passed yet"),
+}
+# Translators: the start of a file name: ASCII letters and underscores only.
+FILE_NAME = N_("evaluation")
 
 
 @dataclass
@@ -69,7 +76,7 @@ def remind_missing(
             refs = group["pupil_ref"].tolist()
             email = render_email(KIND, language, school=school, semester=semester, pupils=refs,
                                  inbox_path=f"{code.folder}/{school_code}/evaluation/")  # fmt: skip
-            name = "izvertejums" if language == "lv" else "evaluation"
+            name = texts(language).gettext(FILE_NAME)
             template = Attachment(f"{name}_{school_code}_{code.folder}.csv", "text/csv",
                                   prefilled_csv(session, group, language))  # fmt: skip
             outgoing.append((len(report.table), Outgoing(key, KIND, school.coordinator.email,
@@ -82,14 +89,14 @@ def remind_missing(
         report.table.append({
             "school": school_code, "plans_missing": len(refs), "pupils": shown,
             "deadline": semester.evaluation_deadline.isoformat(),
-            "reminder": translate(f"evaluation.reminder.{state}", language),
+            "reminder": texts(language).gettext(REMINDER_STATES[state]),
         })  # fmt: skip
     queued = queue_many(session, [message for _, message in outgoing])
     for row, message in outgoing:
         if message.key in queued:
             report.reminders_queued += 1
         else:  # another run queued it meanwhile
-            report.table[row]["reminder"] = translate("evaluation.reminder.earlier", language)
+            report.table[row]["reminder"] = texts(language).gettext(REMINDER_STATES["earlier"])
     report.schools_missing = len(report.table)
     return report
 

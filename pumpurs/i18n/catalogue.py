@@ -53,11 +53,26 @@ class Texts:
         """
         return self._catalogue.gettext(message) % params
 
-    def ngettext(self, singular: str, plural: str, num: int, **params: Any) -> str:
-        """Return the form of a counted phrase for `num`; `%(num)s` is the count, formatted."""
-        text = self._catalogue.ngettext(singular, plural, num)
-        params.setdefault("num", fmt_number(num, self.language, 0))
+    def ngettext(self, singular: str, plural: str, n: float, /, **params: Any) -> str:
+        """Return the form of a counted phrase for the count `n`.
+
+        `%(num)s` is the count formatted the reader's way, unless `num` is given (a count with
+        a sign, say).
+        """
+        text = self._catalogue.ngettext(singular, plural, plural_count(n))
+        params.setdefault("num", fmt_number(n, self.language, 0))
         return text % params
+
+
+def plural_count(num: float) -> int:
+    """Return the whole number that picks the form of a counted phrase for `num`.
+
+    gettext's plural rules take whole numbers; a count kept as a float (`40.0`) is one. A
+    fraction takes the "other" form in English and Latvian alike (1.5 hours, 1,5 stundas), the
+    form 2 picks in both.
+    """
+    whole = int(num)
+    return whole if whole == num else 2
 
 
 @cache

@@ -55,3 +55,8 @@ def fmt_day(value: dt.date, language: str = "lv") -> str:
     """
     pattern = "dd.MM.yyyy." if language == "lv" else "d MMM yyyy"
     return _format_date(value, format=pattern, locale=locale_of(language))
+
+
+def fmt_ordinal(value: int, language: str = "lv") -> str:
+    """Format an ordinal number standing alone (a grade in a table): `7.` in Latvian, `7`."""
+    return f"{value}." if language == "lv" else str(value)

@@ -2,24 +2,26 @@
 
 Templates use Jinja's i18n extension: `{{ _("Plan returned") }}`, `{% trans %}…{% endtrans %}`
 and `{{ ngettext("%(num)s plan", "%(num)s plans", count) }}`, where `%(num)s` is the count
-formatted the reader's way. Filters format numbers, amounts, percentages and dates likewise.
+formatted the reader's way. Filters format numbers, amounts, percentages and dates likewise;
+`strong`, `em` and `code` mark a parameter up in an HTML email, so the message itself carries
+no markup and the text and HTML versions share it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from pumpurs.i18n import formats
-from pumpurs.i18n import texts as i18n
-from pumpurs.i18n.catalogue import translations
+from pumpurs.i18n.catalogue import plural_count, translations
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -38,14 +40,25 @@ def environment(language: str) -> Environment:
     )
     _install_texts(env, language)
     env.globals["language"] = language
-    env.globals["t"] = lambda message_id, **params: i18n.translate(message_id, language, **params)
-    env.filters["number"] = lambda value, digits=1: fmt_number(value, language, digits)
-    env.filters["percent"] = lambda value, digits=0: fmt_percent(value, language, digits)
-    env.filters["date"] = lambda value: i18n.fmt_date(value, language)
-    env.filters["day"] = lambda value: i18n.fmt_day(value, language)
-    env.filters["plural"] = lambda count, one, many: i18n.plural(count, one, many, language)
+    env.filters["number"] = lambda value, digits=1: formats.fmt_number(value, language, digits)
     env.filters["amount"] = lambda value: formats.fmt_amount(value, language)
+    env.filters["percent"] = lambda value, digits=0: formats.fmt_percent(value, language, digits)
+    env.filters["date"] = lambda value: formats.fmt_date(value, language)
+    env.filters["day"] = lambda value: formats.fmt_day(value, language)
+    env.filters["ordinal"] = lambda value: formats.fmt_ordinal(value, language)
+    for tag in ("strong", "em", "code"):
+        env.filters[tag] = _wrap_in(tag)
     return env
+
+
+def _wrap_in(tag: str) -> Callable[[Any], Markup]:
+    """Return a filter that wraps a value in an HTML tag, for a parameter of an HTML message.
+
+    `{{ _("New plans: %(count)s.", count=count | strong) }}`: the message stays free of markup,
+    shared with the text version of the email.
+    """
+    opening, closing = Markup(f"<{tag}>"), Markup(f"</{tag}>")
+    return lambda value: opening + escape(value) + closing
 
 
 def _install_texts(env: Environment, language: str) -> None:
@@ -64,9 +77,11 @@ def _install_texts(env: Environment, language: str) -> None:
         return text % variables
 
     @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
-        variables.setdefault("num", formats.fmt_number(num, language, 0))
-        text: str = catalogue.ngettext(singular, plural, num)
+    def ngettext(
+        context: Context, singular: str, plural: str, n: float, /, **variables: Any
+    ) -> str:
+        variables.setdefault("num", formats.fmt_number(n, language, 0))
+        text: str = catalogue.ngettext(singular, plural, plural_count(n))
         if context.eval_ctx.autoescape:
             text = Markup(text)
         return text % variables
@@ -74,21 +89,6 @@ def _install_texts(env: Environment, language: str) -> None:
     # Jinja's own "new style" wrappers would format a second time: the callables go in as they are.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext, ngettext=ngettext)
-
-
-@lru_cache(maxsize=1 << 16)
-def fmt_number(value: float | int, language: str = "lv", digits: int = 1) -> str:
-    """Return `i18n.fmt_number`, remembered: a summary run formats the same numbers 100,000 times.
-
-    Babel takes ~70 µs a number; equal numbers format alike whatever their type (1 and 1.0).
-    """
-    return i18n.fmt_number(value, language, digits)
-
-
-@lru_cache(maxsize=1 << 16)
-def fmt_percent(share: float, language: str = "lv", digits: int = 0) -> str:
-    """Return `i18n.fmt_percent`, remembered (see `fmt_number`)."""
-    return i18n.fmt_percent(share, language, digits)
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,13 @@ class RenderedEmail:
 
 
 def render_email(name: str, language: str, **context: Any) -> RenderedEmail:
-    """Render `email/<language>/<name>.txt` and `.html`; the subject is set in the .txt one."""
+    """Render `email/<name>.txt` and `.html` in the language; the .txt one sets the subject."""
     env = environment(language)
-    text_module = env.get_template(f"email/{language}/{name}.txt").make_module(context)
+    text_module = env.get_template(f"email/{name}.txt").make_module(context)
     subject = " ".join(str(getattr(text_module, "subject", "")).split())
     if not subject:
-        raise ValueError(f"email/{language}/{name}.txt sets no subject")
-    html = env.get_template(f"email/{language}/{name}.html").render(context | {"subject": subject})
+        raise ValueError(f"email/{name}.txt sets no subject")
+    html = env.get_template(f"email/{name}.html").render(context | {"subject": subject})
     return RenderedEmail(subject=subject, text=str(text_module).strip() + "\n", html=_inline(html))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS, Column
 from pumpurs.config import Config
+from pumpurs.i18n.catalogue import N_
 from pumpurs.intake import REJECTION_COLUMNS, ReadResult, read_file
 from pumpurs.intake.inbox import InboxFile, batch_rows, new_files, read_batch, record_submissions
 from pumpurs.semester import SemesterCode
@@ -57,17 +58,14 @@ class IntakeKind:
     folder: str  # the inbox sub-folder and Submission.kind: plans | evaluation
     columns: tuple[Column, ...]
     mail_kind: str
-    csv_name: Mapping[str, str]  # per language, without `_<school>_<semester>.csv`
+    csv_name: str  # a catalogue message, without `_<school>_<semester>.csv`
 
 
-PLANS = IntakeKind(
-    "plans", PLAN_COLUMNS, "collect_report", {"lv": "noraiditas_rindas", "en": "rejected_rows"}
-)
+# Translators: the start of a file name: ASCII letters and underscores only.
+_REJECTED_PLANS, _REJECTED_EVALUATIONS = N_("rejected_rows"), N_("rejected_evaluation_rows")
+PLANS = IntakeKind("plans", PLAN_COLUMNS, "collect_report", _REJECTED_PLANS)
 EVALUATIONS = IntakeKind(
-    "evaluation",
-    EVALUATION_COLUMNS,
-    "evaluation_report",
-    {"lv": "noraiditas_izvertejuma_rindas", "en": "rejected_evaluation_rows"},
+    "evaluation", EVALUATION_COLUMNS, "evaluation_report", _REJECTED_EVALUATIONS
 )
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from pumpurs.config import Config
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, translations
 from pumpurs.intake import validate_plans
 from pumpurs.intake.batch import (
     PLANS,
@@ -36,6 +36,7 @@ from pumpurs.intake.batch import (
 )
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.intake.plans import PLAN_KEY, store_plans
+from pumpurs.intake.problems import render
 from pumpurs.intake.report import queue_reports
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
@@ -202,9 +203,13 @@ def _plans_per_school(outcomes: pd.DataFrame, schools: Sequence[str]) -> dict[st
 
 def _decided(rows: pd.DataFrame, language: str) -> pd.DataFrame:
     """Reject the rows of plans that were already approved or evaluated."""
-    message = translate("collect.rule.plan_already_decided", language, pupil="{pupil}")
-    messages = pd.Series([message.replace("{pupil}", ref) for ref in rows["pupil_ref"]],
-                         index=rows.index, dtype="object")  # fmt: skip
+    message = translations(language).gettext(
+        N_(
+            "The plan of pupil “%(pupil)s” is already approved this semester, so a new file "
+            "cannot replace it. If the plan must change, contact the regional coordinator."
+        )
+    )
+    messages = render(message, rows.index, {"pupil": rows["pupil_ref"]}).astype("object")
     return rejection_frame(rows, "plan_already_decided", messages)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from python_calamine import CalamineSheet, CalamineWorkbook, PasswordError, SheetVisibleEnum
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS, Column, header_aliases
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.intake.normalise import number
 from pumpurs.intake.table import Table, build_table, required_keys
 from pumpurs.intake.text import decode, split_records
@@ -26,11 +26,46 @@ _ENCRYPTED_MARKS = (b"EncryptedPackage", "EncryptedPackage".encode("utf-16-le"))
 _XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx"})
 _MB = 1024 * 1024
 Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
+FILE_PROBLEMS = {  # what can be wrong with a whole file, and what the school should do
+    "intake.file.empty": N_(
+        "The file “%(file)s” is empty. Put the table with its header row and data in it and submit "
+        "it again."
+    ),
+    "intake.file.too_large": N_(
+        "The file “%(file)s” is %(size_mb)s MB, but at most %(limit_mb)s MB is allowed. Delete "
+        "extra sheets and pictures or split the data into several files and submit them again."
+    ),
+    "intake.file.unreadable": N_(
+        "The file “%(file)s” cannot be read as a table. Open it in a spreadsheet program, save it "
+        "as XLSX (Excel workbook) or CSV (UTF-8) and submit it again."
+    ),
+    "intake.file.corrupt": N_(
+        "The file “%(file)s” is damaged and cannot be opened. Save the table again from your "
+        "spreadsheet program as XLSX or CSV and submit it again."
+    ),
+    "intake.file.encrypted": N_(
+        "The file “%(file)s” is protected with a password, so it cannot be read. Remove the "
+        "password (save the file without one) and submit it again."
+    ),
+    "intake.file.unsupported_format": N_(
+        "The format of the file “%(file)s” is not accepted (for example the old Excel 97–2003 .xls "
+        "format). Save the table as XLSX (Excel workbook) or CSV and submit it again."
+    ),
+    "intake.file.missing_columns": N_(
+        "The header row of the file “%(file)s” lacks required columns: %(columns)s. Add them (the "
+        "template's names or the English names both work) and submit the file again."
+    ),
+    "intake.file.no_rows": N_(
+        "The file “%(file)s” has a header row but no data rows. Fill in at least one row and "
+        "submit the file again."
+    ),
+}
 
 
 @dataclass(frozen=True, eq=False)
 class ReadResult:
-    """A file's data rows as text (`frame`), or the `problem` (a message id) and its params."""
+    """A file's data rows as text (`frame`), or the `problem` (a `FILE_PROBLEMS` key) and its
+    params."""
 
     filename: str
     frame: pd.DataFrame | None = None
@@ -58,7 +93,7 @@ class ReadResult:
         for name in ("size_mb", "limit_mb"):
             if name in params:
                 params[name] = number(params[name], language)
-        return translate(self.problem, language, **params)
+        return texts(language).gettext(FILE_PROBLEMS[self.problem], **params)
 
 
 def _label(column: Column, language: str) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from pumpurs.config import Config
+from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.intake.batch import ROW, Accounting, Batch, IntakeKind
 from pumpurs.intake.inbox import InboxFile
@@ -61,7 +62,7 @@ def queue_reports(
         )
         attachments = []
         if not rows.empty:
-            stem = batch.kind.csv_name.get(language, batch.kind.csv_name["lv"])
+            stem = texts(language).gettext(batch.kind.csv_name)
             attachments.append(Attachment(
                 f"{stem}_{school_code}_{code.folder}.csv", "text/csv",
                 csv_by_school[school_code]))  # fmt: skip
@@ -107,9 +108,8 @@ def rejected_csvs(
         *cells.values(), mask_series(rows["errors"]).tolist(), strict=True,
     )  # fmt: skip
     labels = [c.lv if language == "lv" else c.en for c in kind.columns]
-    english = language == "en"
-    header = ["File" if english else "Fails", "Row" if english else "Rinda", *labels,
-              "Errors" if english else "Kļūdas"]  # fmt: skip
+    t = texts(language)
+    header = [t.gettext("File"), t.gettext("Row"), *labels, t.gettext("Errors")]
     buffers: dict[str, io.StringIO] = {}
     writers: dict[str, Any] = {}
     for school, *record in records:

@@ -17,7 +17,7 @@ REQUIRED_KEYS = frozenset(PLAN_REQUIRED + EVALUATION_REQUIRED)
 
 @dataclass(frozen=True)
 class Table:
-    """The data rows of a sheet, or the message id of why there are none."""
+    """The data rows of a sheet, or why there are none (a `read.FILE_PROBLEMS` key)."""
 
     frame: pd.DataFrame | None
     problem: str | None = None

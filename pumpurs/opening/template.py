@@ -23,7 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pumpurs.columns import PLAN_COLUMNS, Column
 from pumpurs.config import Config, Label, School, Unit
-from pumpurs.i18n.texts import fmt_date, fmt_number
+from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.formats import fmt_date, fmt_number
 from pumpurs.semester import SemesterCode
 
 HEADER_ROW = 1
@@ -42,176 +43,50 @@ _NOTES_FONT = Font(italic=True, color="595959")
 _NOTES_FILL = PatternFill(fill_type="solid", start_color="E7E6E6", end_color="E7E6E6")
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 
-_TEXTS: dict[str, dict[str, str]] = {
-    "lv": {
-        "sheet_plans": "Plāni",
-        "sheet_lists": "Saraksti",
-        "sheet_instructions": "Norādījumi",
-        "file_prefix": "IAP_veidne",
-        "list_measure": "Atbalsta pasākums",
-        "list_subject": "Mācību priekšmets",
-        "list_risk": "Riska grupa",
-        "list_meaning": "Nozīme",
-        "list_unit": "Plāno",
-        "unit_hours": "stundas mēnesī",
-        "unit_eur": "EUR mēnesī",
-        "measure_title": "Atbalsta pasākums",
-        "measure_prompt": "Izvēlieties pasākuma atslēgu no saraksta; nozīme ir lapā “{lists}”.",
-        "measure_error_title": "Nezināms pasākums",
-        "measure_error": "Izvēlieties pasākuma atslēgu no saraksta (lapa “{lists}”).",
-        "subject_title": "Mācību priekšmets",
-        "subject_prompt": "Tikai pasākumam subject_consultation: izvēlieties no saraksta.",
-        "subject_error_title": "Nezināms priekšmets",
-        "subject_error": "Izvēlieties priekšmeta atslēgu no saraksta (lapa “{lists}”).",
-        "risk_title": "Riska grupas",
-        "risk_prompt": "Viena vai vairākas grupas, atdalītas ar semikolu, piem. {example}.",
-        "risk_error_title": "Pārbaudiet riska grupas",
-        "risk_error": "Derīgās grupas: {keys}, atdalītas ar semikolu. Vai paturēt ierakstīto?",
-        "grade_title": "Klase",
-        "grade_prompt": "Vesels skaitlis no {low} līdz {high}.",
-        "grade_error_title": "Nederīga klase",
-        "grade_error": "Klasei jābūt veselam skaitlim no {low} līdz {high}.",
-        "hours_title": "Stundas mēnesī",
-        "hours_prompt": "Stundu pasākumiem: vairāk par 0, ne vairāk kā {high} stundas mēnesī.",
-        "hours_error_title": "Nederīgs stundu skaits",
-        "hours_error": "Stundām jābūt skaitlim no 0 līdz {high}.",
-        "eur_title": "EUR mēnesī",
-        "eur_prompt": "Kompensācijām: EUR mēnesī (≥ 0); skolēnam kopā ne vairāk kā {high} EUR.",
-        "eur_error_title": "Nederīga summa",
-        "eur_error": "Summai jābūt skaitlim no 0 līdz {high}.",
-        "title": "Individuālo atbalsta plānu (IAP) veidne",
-        "school": "Izglītības iestāde: {name} ({code})",
-        "semester": "Semestris: {semester}",
-        "deadline": "Iesniegšanas termiņš: {deadline}",
-        "continuing": "Jau ierakstītas iepriekšējā semestra turpināmo plānu rindas: {rows}.",
-        "how": "Kā aizpildīt",
-        "rule_rows": (
-            "Aizpildiet lapu “{plans}”, sākot no 3. rindas. 2. rindā ir paskaidrojumi: "
-            "atstājiet to, kā ir."
-        ),
-        "rule_measure": (
-            "Viena rinda ir viens skolēna atbalsta pasākums. Ja skolēnam ir vairāki pasākumi, "
-            "katram ir sava rinda, un plāna kolonnas (iestādes kods, skolēna identifikators, "
-            "klase, riska grupas, mērķis) katrā rindā atkārtojas."
-        ),
-        "rule_pupil": (
-            "Skolēna identifikators ir skolas izvēlēts pseidonīms (3–32 zīmes). Nekad nerakstiet "
-            "skolēna personas kodu, vārdu vai uzvārdu."
-        ),
-        "rule_lists": (
-            "Atbalsta pasākumu, mācību priekšmetu un riska grupas izvēlieties no sarakstiem; "
-            "to nozīme ir lapā “{lists}”. Vairākas riska grupas atdaliet ar semikolu, "
-            "piem. {example}."
-        ),
-        "rule_subject": (
-            "Mācību priekšmetu norādiet tikai individuālajām konsultācijām mācību priekšmetā "
-            "(subject_consultation)."
-        ),
-        "rule_hours": (
-            "Stundu pasākumiem norādiet pedagoga vai speciālista identifikatoru un stundas "
-            "mēnesī: vairāk par 0 un ne vairāk kā {hours} vienam pasākumam."
-        ),
-        "rule_eur": (
-            "Kompensācijām norādiet EUR mēnesī. Visu viena skolēna pasākumu kopsumma nedrīkst "
-            "pārsniegt {cap} EUR mēnesī."
-        ),
-        "rule_continuing": (
-            "Jau ierakstītās rindas ir plāni, kas turpinās no iepriekšējā semestra: pārbaudiet "
-            "un, ja vajag, labojiet tos."
-        ),
-        "rule_save": (
-            "Saglabājiet failu kā XLSX vai CSV (UTF-8) un līdz termiņam ievietojiet to "
-            "iesūtnes mapē {folder}."
-        ),
-        "rule_result": (
-            "Pēc apstrādes saņemsiet e-pastu ar katru noraidīto rindu un iemeslu; izlabojiet "
-            "šīs rindas un iesniedziet failu vēlreiz."
-        ),
-    },
-    "en": {
-        "sheet_plans": "Plans",
-        "sheet_lists": "Lists",
-        "sheet_instructions": "Instructions",
-        "file_prefix": "IAP_template",
-        "list_measure": "Measure",
-        "list_subject": "Subject",
-        "list_risk": "Risk category",
-        "list_meaning": "Meaning",
-        "list_unit": "Planned in",
-        "unit_hours": "hours per month",
-        "unit_eur": "EUR per month",
-        "measure_title": "Measure",
-        "measure_prompt": "Choose a measure key from the list; the sheet “{lists}” explains it.",
-        "measure_error_title": "Unknown measure",
-        "measure_error": "Choose a measure key from the list (sheet “{lists}”).",
-        "subject_title": "Subject",
-        "subject_prompt": "Only for subject_consultation: choose a subject from the list.",
-        "subject_error_title": "Unknown subject",
-        "subject_error": "Choose a subject key from the list (sheet “{lists}”).",
-        "risk_title": "Risk categories",
-        "risk_prompt": "One or more categories separated by a semicolon, e.g. {example}.",
-        "risk_error_title": "Check the risk categories",
-        "risk_error": "Valid categories: {keys}, separated by a semicolon. Keep the entry?",
-        "grade_title": "Grade",
-        "grade_prompt": "A whole number from {low} to {high}.",
-        "grade_error_title": "Invalid grade",
-        "grade_error": "The grade must be a whole number from {low} to {high}.",
-        "hours_title": "Hours per month",
-        "hours_prompt": "For hour-based measures: more than 0, at most {high} hours a month.",
-        "hours_error_title": "Invalid hours",
-        "hours_error": "Hours must be a number from 0 to {high}.",
-        "eur_title": "EUR per month",
-        "eur_prompt": "For compensations: EUR a month (≥ 0); a pupil's total ≤ {high} EUR.",
-        "eur_error_title": "Invalid amount",
-        "eur_error": "The amount must be a number from 0 to {high}.",
-        "title": "Individual support plan (IAP) template",
-        "school": "School: {name} ({code})",
-        "semester": "Semester: {semester}",
-        "deadline": "Submission deadline: {deadline}",
-        "continuing": "Rows filled in with plans continuing from the previous semester: {rows}.",
-        "how": "How to fill it in",
-        "rule_rows": (
-            "Fill in the sheet “{plans}” from row 3 on. Row 2 explains the columns: leave it "
-            "as it is."
-        ),
-        "rule_measure": (
-            "One row is one support measure of a pupil. A pupil with several measures has one "
-            "row per measure, and the plan columns (school code, pupil reference, grade, risk "
-            "categories, goal) repeat on each row."
-        ),
-        "rule_pupil": (
-            "The pupil reference is a pseudonym chosen by the school (3–32 characters). Never "
-            "write the pupil's personal code or name."
-        ),
-        "rule_lists": (
-            "Choose the measure, subject and risk categories from the lists; the sheet "
-            "“{lists}” says what each key means. Separate several risk categories with a "
-            "semicolon, e.g. {example}."
-        ),
-        "rule_subject": (
-            "Give a subject only for individual subject consultations (subject_consultation)."
-        ),
-        "rule_hours": (
-            "For hour-based measures give the teacher's or specialist's reference and the hours "
-            "per month: more than 0 and at most {hours} per measure."
-        ),
-        "rule_eur": (
-            "For compensations give the EUR per month. All measures of one pupil together must "
-            "not exceed {cap} EUR a month."
-        ),
-        "rule_continuing": (
-            "Rows already filled in are plans continuing from the previous semester: check "
-            "them and correct them where needed."
-        ),
-        "rule_save": (
-            "Save the file as XLSX or CSV (UTF-8) and put it in the inbox folder {folder} "
-            "by the deadline."
-        ),
-        "rule_result": (
-            "After processing you receive an email listing every rejected row with the reason; "
-            "correct those rows and submit the file again."
-        ),
-    },
+SHEET_PLANS = N_("Plans")
+SHEET_LISTS = N_("Lists")
+SHEET_INSTRUCTIONS = N_("Instructions")
+TITLE = N_("Individual support plan (IAP) template")
+# Translators: the start of a file name: ASCII letters and underscores only.
+FILE_PREFIX = N_("IAP_template")
+_VALIDATIONS: dict[str, tuple[str, str | None, str, str]] = {
+    # per plan column: the input message's title and text, the error's title and text
+    "measure": (
+        N_("Support measure"),
+        N_("Choose a measure key from the list; the sheet “%(lists)s” explains it."),
+        N_("Unknown measure"),
+        N_("Choose a measure key from the list (sheet “%(lists)s”)."),
+    ),
+    "subject": (
+        N_("Subject"),
+        N_("Only for subject_consultation: choose a subject from the list."),
+        N_("Unknown subject"),
+        N_("Choose a subject key from the list (sheet “%(lists)s”)."),
+    ),
+    "risk": (
+        N_("Risk categories"),
+        N_("One or more categories separated by a semicolon, e.g. %(example)s."),
+        N_("Check the risk categories"),
+        N_("Valid categories: %(keys)s, separated by a semicolon. Keep the entry?"),
+    ),
+    "grade": (
+        N_("Grade"),
+        N_("A whole number from %(low)s to %(high)s."),
+        N_("Invalid grade"),
+        N_("The grade must be a whole number from %(low)s to %(high)s."),
+    ),
+    "hours": (
+        N_("Hours per month"),
+        None,  # counted: see `_hours_prompt`
+        N_("Invalid hours"),
+        N_("Hours must be a number from 0 to %(high)s."),
+    ),
+    "eur": (
+        N_("EUR per month"),
+        N_("For compensations: EUR a month (≥ 0); a pupil's total ≤ %(high)s EUR."),
+        N_("Invalid amount"),
+        N_("The amount must be a number from 0 to %(high)s."),
+    ),
 }
 
 
@@ -226,7 +101,7 @@ class _ListBlock:
 
 def template_filename(school_code: str, semester: SemesterCode, language: str = "lv") -> str:
     """Return the template's file name, e.g. `IAP_veidne_LV-LIE-006_2026-2027-1.xlsx`."""
-    prefix = _text(language, "file_prefix")
+    prefix = texts(_language(language)).gettext(FILE_PREFIX)
     return f"{prefix}_{school_code}_{semester.folder}.xlsx"
 
 
@@ -246,9 +121,10 @@ def build_plan_template(
     due = deadline or config.semester_dates(semester).submission_deadline
     workbook = Workbook()
     plans = workbook.active
-    plans.title = _text(language, "sheet_plans")
-    lists = workbook.create_sheet(_text(language, "sheet_lists"))
-    instructions = workbook.create_sheet(_text(language, "sheet_instructions"))
+    t = texts(language)
+    plans.title = t.gettext(SHEET_PLANS)
+    lists = workbook.create_sheet(t.gettext(SHEET_LISTS))
+    instructions = workbook.create_sheet(t.gettext(SHEET_INSTRUCTIONS))
     rows = _continuing_rows(continuing, school.code)
     _write_plans(plans, rows, language, config.programme.monthly_cap_eur)
     blocks = _list_blocks(config, language)
@@ -260,7 +136,7 @@ def build_plan_template(
     rules = _instruction_rules(config, school, semester, len(rows), language)
     _write_instructions(instructions, head, rules, language)
     workbook.active = 0
-    workbook.properties.title = _text(language, "title")
+    workbook.properties.title = t.gettext(TITLE)
     workbook.properties.creator = "PuMPuRS"
     buffer = BytesIO()
     workbook.save(buffer)
@@ -270,11 +146,6 @@ def build_plan_template(
 def _language(language: str) -> str:
     """Return the supported language to use: English when asked for, Latvian otherwise."""
     return "en" if language == "en" else "lv"
-
-
-def _text(language: str, key: str, **params: Any) -> str:
-    """Return a template text in the language with `params` filled in."""
-    return _TEXTS[_language(language)][key].format(**params)
 
 
 def _label(column: Column, language: str) -> str:
@@ -361,22 +232,23 @@ def _width(column: Column, values: list[Any], language: str) -> float:
 def _list_blocks(config: Config, language: str) -> list[_ListBlock]:
     """Return the measure, subject and risk-category lists with labels in the language."""
     catalogue = config.catalogue
-    meaning, unit = _text(language, "list_meaning"), _text(language, "list_unit")
-    units = {Unit.HOURS: _text(language, "unit_hours"), Unit.EUR: _text(language, "unit_eur")}
+    t = texts(language)
+    meaning, unit = t.gettext("Meaning"), t.gettext("Planned in")
+    units = {Unit.HOURS: t.gettext("hours per month"), Unit.EUR: t.gettext("EUR per month")}
     measures = tuple(
         (key, _label_text(measure, language), units[measure.unit])
         for key, measure in catalogue.measures.items()
     )
     return [
-        _ListBlock("measure", (_text(language, "list_measure"), meaning, unit), measures),
+        _ListBlock("measure", (t.gettext("Support measure"), meaning, unit), measures),
         _ListBlock(
             "subject",
-            (_text(language, "list_subject"), meaning),
+            (t.gettext("Subject"), meaning),
             _pairs(catalogue.subjects, language),
         ),
         _ListBlock(
             "risk_categories",
-            (_text(language, "list_risk"), meaning),
+            (t.gettext("Risk category"), meaning),
             _pairs(catalogue.risk_categories, language),
         ),
     ]
@@ -419,7 +291,7 @@ def _add_list_validations(
     sheet: Worksheet, ranges: dict[str, str], config: Config, language: str, last_row: int
 ) -> None:
     """Add drop-down lists for measure, subject and risk categories (the last only warns)."""
-    lists = _text(language, "sheet_lists")
+    lists = texts(language).gettext(SHEET_LISTS)
     risk_keys = list(config.catalogue.risk_categories)
     example = ";".join(risk_keys[:2])
     params = {"lists": lists, "example": example, "keys": ", ".join(risk_keys)}
@@ -452,16 +324,35 @@ def _add_number_validations(sheet: Worksheet, config: Config, language: str, las
         )
         validation.errorStyle = "stop"
         shown = {"low": _shown(low, language), "high": _shown(high, language)}
-        _describe(validation, language, prefix, **shown)
+        prompt = _hours_prompt(high, language) if prefix == "hours" else None
+        _describe(validation, language, prefix, prompt, **shown)
         _attach(sheet, validation, key, last_row)
 
 
-def _describe(validation: DataValidation, language: str, prefix: str, **params: Any) -> None:
+def _hours_prompt(high: float, language: str) -> str:
+    """Return the input message of the hours column: at most `high` hours a month."""
+    return texts(language).ngettext(
+        "For hour-based measures: more than 0, at most %(num)s hour a month.",
+        "For hour-based measures: more than 0, at most %(num)s hours a month.",
+        high,
+        num=_shown(high, language),
+    )
+
+
+def _describe(
+    validation: DataValidation,
+    language: str,
+    prefix: str,
+    prompt: str | None = None,
+    **params: Any,
+) -> None:
     """Set a validation's input message and error message from the texts."""
-    validation.promptTitle = _text(language, f"{prefix}_title")
-    validation.prompt = _text(language, f"{prefix}_prompt", **params)
-    validation.errorTitle = _text(language, f"{prefix}_error_title")
-    validation.error = _text(language, f"{prefix}_error", **params)
+    t = texts(language)
+    prompt_title, message, error_title, error = _VALIDATIONS[prefix]
+    validation.promptTitle = t.gettext(prompt_title)
+    validation.prompt = prompt if message is None else t.gettext(message, **params)
+    validation.errorTitle = t.gettext(error_title)
+    validation.error = t.gettext(error, **params)
     validation.showInputMessage = True
     validation.showErrorMessage = True
 
@@ -487,13 +378,19 @@ def _instruction_head(
     school: School, semester: SemesterCode, deadline: dt.date, continuing_rows: int, language: str
 ) -> list[str]:
     """Return the instructions' opening lines: school, semester, deadline, continuing rows."""
+    t = texts(language)
     head = [
-        _text(language, "school", name=school.name, code=school.code),
-        _text(language, "semester", semester=semester.code),
-        _text(language, "deadline", deadline=fmt_date(deadline, language)),
+        t.gettext("School: %(name)s (%(code)s)", name=school.name, code=school.code),
+        t.gettext("Semester: %(semester)s", semester=semester.code),
+        t.gettext("Submission deadline: %(deadline)s", deadline=fmt_date(deadline, language)),
     ]
     if continuing_rows:
-        head.append(_text(language, "continuing", rows=continuing_rows))
+        head.append(
+            t.gettext(
+                "Rows filled in with plans continuing from the previous semester: %(rows)s.",
+                rows=continuing_rows,
+            )
+        )
     return head
 
 
@@ -503,29 +400,74 @@ def _instruction_rules(
     """Return the numbered rules for filling in and submitting the template."""
     programme = config.programme
     example = ";".join(list(config.catalogue.risk_categories)[:2])
+    t = texts(language)
     rules = [
-        _text(language, "rule_rows", plans=_text(language, "sheet_plans")),
-        _text(language, "rule_measure"),
-        _text(language, "rule_pupil"),
-        _text(language, "rule_lists", lists=_text(language, "sheet_lists"), example=example),
-        _text(language, "rule_subject"),
-        _text(language, "rule_hours", hours=_shown(programme.max_hours_per_month, language)),
-        _text(language, "rule_eur", cap=_shown(programme.monthly_cap_eur, language)),
+        t.gettext(
+            "Fill in the sheet “%(plans)s” from row 3 on. Row 2 explains the columns: leave it "
+            "as it is.",
+            plans=t.gettext(SHEET_PLANS),
+        ),
+        t.gettext(
+            "One row is one support measure of a pupil. A pupil with several measures has one "
+            "row per measure, and the plan columns (school code, pupil reference, grade, risk "
+            "categories, goal) repeat on each row."
+        ),
+        t.gettext(
+            "The pupil reference is a pseudonym chosen by the school (3–32 characters). Never "
+            "write the pupil's personal code or name."
+        ),
+        t.gettext(
+            "Choose the measure, subject and risk categories from the lists; the sheet "
+            "“%(lists)s” says what each key means. Separate several risk categories with a "
+            "semicolon, e.g. %(example)s.",
+            lists=t.gettext(SHEET_LISTS),
+            example=example,
+        ),
+        t.gettext(
+            "Give a subject only for individual subject consultations (subject_consultation)."
+        ),
+        t.gettext(
+            "For hour-based measures give the teacher's or specialist's reference and the "
+            "hours per month: more than 0 and at most %(hours)s per measure.",
+            hours=_shown(programme.max_hours_per_month, language),
+        ),
+        t.gettext(
+            "For compensations give the EUR per month. All measures of one pupil together must "
+            "not exceed %(cap)s EUR a month.",
+            cap=_shown(programme.monthly_cap_eur, language),
+        ),
     ]
     if continuing_rows:
-        rules.append(_text(language, "rule_continuing"))
+        rules.append(
+            t.gettext(
+                "Rows already filled in are plans continuing from the previous semester: check "
+                "them and correct them where needed."
+            )
+        )
     folder = f"{semester.folder}/{school.code}/plans/"
-    return [*rules, _text(language, "rule_save", folder=folder), _text(language, "rule_result")]
+    return [
+        *rules,
+        t.gettext(
+            "Save the file as XLSX or CSV (UTF-8) and put it in the inbox folder %(folder)s by "
+            "the deadline.",
+            folder=folder,
+        ),
+        t.gettext(
+            "After processing you receive an email listing every rejected row with the reason; "
+            "correct those rows and submit the file again."
+        ),
+    ]
 
 
 def _write_instructions(sheet: Worksheet, head: list[str], rules: list[str], language: str) -> None:
     """Write the instructions sheet: a title, the opening lines and the numbered rules."""
-    sheet.cell(row=1, column=1, value=_text(language, "title")).font = Font(bold=True, size=14)
+    t = texts(language)
+    sheet.cell(row=1, column=1, value=t.gettext(TITLE)).font = Font(bold=True, size=14)
     row = 3
     for line in head:
         sheet.cell(row=row, column=1, value=line).alignment = _WRAP_TOP
         row += 1
-    sheet.cell(row=row + 1, column=1, value=_text(language, "how")).font = _HEADER_FONT
+    sheet.cell(row=row + 1, column=1, value=t.gettext("How to fill it in")).font = _HEADER_FONT
     for number, rule in enumerate(rules, start=1):
         cell = sheet.cell(row=row + 1 + number, column=1, value=f"{number}. {rule}")
         cell.alignment = _WRAP_TOP

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from pumpurs.errors import DatabaseUnavailable, UserError
+from pumpurs.i18n.catalogue import N_
 
 READ_ONLY = "pumpurs_read_only"  # an execution option: the session never writes
 BUSY_SECONDS = 30.0  # how long a writer waits for SQLite's write lock before giving up
@@ -83,7 +84,8 @@ def engine_for(url: str) -> Engine:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:  # e.g. a file where the folder should be: one line, no trace
                 reason = f"{exc.strerror}: {exc.filename}"
-                raise UserError("error.database", reason=reason) from None
+                message = N_("The database is not reachable (%(reason)s).")
+                raise UserError(message, reason=reason) from None
             kwargs |= {"poolclass": QueuePool, "pool_size": SQLITE_POOL,
                        "max_overflow": SQLITE_OVERFLOW}  # fmt: skip
         kwargs["connect_args"] = {"timeout": BUSY_SECONDS}

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.config import Config
 from pumpurs.errors import UserError
+from pumpurs.i18n.catalogue import N_
 from pumpurs.semester import SemesterCode
 from pumpurs.store.models import Municipality, Region, School, Semester
 
@@ -55,7 +56,10 @@ def require_semester(session: Session, semester: SemesterCode) -> Semester:
     """Return the stored semester, or raise a UserError telling to open it first."""
     found = find_semester(session, semester)
     if found is None:
-        raise UserError("error.unknown_semester", code=semester.code)
+        message = N_(
+            "Semester %(code)s has not been opened. Run first: pumpurs open-semester %(code)s"
+        )
+        raise UserError(message, code=semester.code)
     return found
 
 

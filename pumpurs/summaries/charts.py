@@ -13,14 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pumpurs.i18n.templates import fmt_number, fmt_percent
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.formats import fmt_number, fmt_percent
 from pumpurs.summaries.bar_png import Bars, draw_bars
-from pumpurs.summaries.content import GROUPS
+from pumpurs.summaries.content import BIN_NAMES, GROUP_NAMES, GROUPS
 
 WIDTH_INCHES = 6.0  # 600 px wide in the email at 100 px per inch; drawn at twice that
 MOST_BARS = 25  # a per-school chart shows the schools with the most plans
 COLOURS = ("#7a1f3d", "#c0617f", "#d9a5b5", "#9aa5b1")  # the emails' burgundy, lighter, grey
+TITLES = {  # each chart's title: the heading above it in the email, its alternative text
+    "risks": N_("Pupils per risk category"),
+    "subjects": N_("Share of pupils with consultations in a subject"),
+    "fulfilment": N_("Plan fulfilment (delivered of planned)"),
+    "schools": N_("Support plans per school"),
+    "regions": N_("Support plans per region"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,10 @@ def _shorten(label: str, limit: int = 42) -> str:
 
 def summary_charts(context: Mapping[str, Any], language: str) -> list[Chart]:
     """Return the charts of one summary: risks, subjects, fulfilment, and plans per unit."""
+    t = texts(language)
 
-    def title(key: str, **params: Any) -> str:
-        return translate(f"summary.chart.{key}", language, **params)
+    def title(key: str) -> str:
+        return t.gettext(TITLES[key])
 
     def number(value: float) -> str:
         return fmt_number(value, language, 0)
@@ -85,17 +93,19 @@ def summary_charts(context: Mapping[str, Any], language: str) -> list[Chart]:
     charts: list[Chart] = []
     figures, risks, subjects = context["f"], context["risks"], context["subjects"]
     if figures["pupils"]:
-        texts = [f"{number(r['pupils'])} ({percent(r['share'])})" for r in risks]
-        png = bar_chart([r["label"] for r in risks], [r["pupils"] for r in risks], texts)
+        values_shown = [f"{number(r['pupils'])} ({percent(r['share'])})" for r in risks]
+        png = bar_chart([r["label"] for r in risks], [r["pupils"] for r in risks], values_shown)
         charts.append(Chart("risks", title("risks"), png))
     if subjects:
-        texts = [f"{percent(r['share'])} ({number(r['pupils'])})" for r in subjects]
-        png = bar_chart([r["label"] for r in subjects], [r["share"] for r in subjects], texts)
+        values_shown = [f"{percent(r['share'])} ({number(r['pupils'])})" for r in subjects]
+        png = bar_chart(
+            [r["label"] for r in subjects], [r["share"] for r in subjects], values_shown
+        )
         charts.append(Chart("subjects", title("subjects"), png))
     awaiting = figures["fulfilment"]["awaiting"]
     if figures["fulfilment"]["evaluated"] or awaiting:
         bins = [b for b in context["bins"] if b["key"] != "none" or b["plans"]]
-        labels = [b["label"] for b in bins] + [translate("summary.bin.awaiting", language)]
+        labels = [b["label"] for b in bins] + [t.gettext(BIN_NAMES["awaiting"])]
         values = [b["plans"] for b in bins] + [awaiting]
         png = bar_chart(labels, values, [number(v) for v in values])
         charts.append(Chart("fulfilment", title("fulfilment"), png))
@@ -104,10 +114,17 @@ def summary_charts(context: Mapping[str, Any], language: str) -> list[Chart]:
         name = "schools" if context["level"] == "region" else "regions"
         heading = title(name)
         if len(children) > MOST_BARS:
-            children, heading = children[:MOST_BARS], title("schools_top", count=MOST_BARS)
-        series = [Series(translate(f"summary.group.{group}", language),
-                         [r[f"plans_{group}"] for r in children]) for group in GROUPS]  # fmt: skip
-        texts = [number(r["plans_all"]) for r in children]
-        png = stacked_bar_chart([r["name"] for r in children], series, texts)
+            children = children[:MOST_BARS]
+            heading = t.ngettext(
+                "Support plans: the %(num)s school with the most plans",
+                "Support plans: the %(num)s schools with the most plans",
+                MOST_BARS,
+            )
+        series = [
+            Series(t.gettext(GROUP_NAMES[group]), [r[f"plans_{group}"] for r in children])
+            for group in GROUPS
+        ]
+        values_shown = [number(r["plans_all"]) for r in children]
+        png = stacked_bar_chart([r["name"] for r in children], series, values_shown)
         charts.append(Chart(name, heading, png))
     return charts

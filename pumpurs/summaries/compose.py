@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pumpurs.config import Config, Person
+from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import RenderedEmail, render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
 from pumpurs.semester import SemesterCode
@@ -230,7 +231,8 @@ def compose(
 
 
 def _workbook_name(unit: Unit, semester: Semester, language: str) -> str:
-    stem = "raditaji" if language == "lv" else "figures"
+    # Translators: the start of a file name: ASCII letters and underscores only.
+    stem = texts(language).gettext("figures")
     return f"{stem}_{unit.code}_{SemesterCode.parse(semester.code).folder}.xlsx"
 
 

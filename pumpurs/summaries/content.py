@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pumpurs.config import Catalogue, Config
-from pumpurs.i18n.templates import fmt_number, fmt_percent
-from pumpurs.i18n.texts import plural, translate
+from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.formats import fmt_number, fmt_percent
 from pumpurs.store.models import PlanStatus
 from pumpurs.summaries.figures import BINS, NATION, OUTCOMES, compare_figures
 
@@ -23,6 +23,44 @@ GROUPS = {  # plan statuses as the per-unit charts group them
     "evaluated": (PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED),
     "approved": (PlanStatus.APPROVED,),
     "pending": (PlanStatus.DRAFT, PlanStatus.SUBMITTED, PlanStatus.RETURNED),
+}
+
+NO_CHANGE = N_("no change")
+NATION_NAME = N_("Latvia")
+STATUS_NAMES = {  # plan statuses as a summary counts them (the words agree with "plans")
+    "draft": N_("carried over, not submitted yet"),
+    "submitted": N_("submitted, awaiting approval"),
+    "returned": N_("returned for revision"),
+    "approved": N_("approved, awaiting evaluation"),
+    "evaluated": N_("evaluated"),
+    "continued": N_("evaluated, to be continued"),
+    "closed": N_("evaluated, closed"),
+}
+BIN_NAMES = {  # how far evaluated plans were fulfilled
+    "lt_50": N_("below 50%%"),
+    "50_80": N_("50%% to 80%%"),
+    "ge_80": N_("80%% or more"),
+    "none": N_("not computable"),
+    "awaiting": N_("not evaluated yet"),
+}
+OUTCOME_NAMES = {  # what the school says became of the pupil
+    "improved": N_("improved"),
+    "no_change": N_("no change"),
+    "worse": N_("worse"),
+}
+FIGURE_NAMES = {  # the headline figures, as compared with the previous semester
+    "pupils": N_("Pupils with a support plan"),
+    "plans": N_("Approved support plans"),
+    "providers": N_("Teachers and specialists engaged"),
+    "measures_delivered": N_("Support measures delivered"),
+    "hours_delivered": N_("Delivered hours"),
+    "used_eur": N_("Funding used, EUR"),
+    "mean_weighted_ratio": N_("Mean plan fulfilment"),
+}
+GROUP_NAMES = {  # the groups of plan statuses the per-unit charts show
+    "evaluated": N_("evaluated"),
+    "approved": N_("approved, awaiting evaluation"),
+    "pending": N_("not approved yet"),
 }
 
 
@@ -37,7 +75,7 @@ class Unit:
 
 def unit_names(config: Config, language: str) -> dict[tuple[str, str], str]:
     """Return the name of every unit the configuration knows, keyed by (level, code)."""
-    names = {("nation", NATION): translate("summary.nation", language)}
+    names = {("nation", NATION): texts(language).gettext(NATION_NAME)}
     for region in config.regions:
         names[("region", region.code)] = region.name
         for municipality in region.municipalities:
@@ -91,8 +129,9 @@ def headline_lines(row: Mapping[str, Any], language: str) -> list[str]:
     """Return a unit's headline figures as short lines (`Skolēni ar atbalsta plānu: 1 670`)."""
 
     def line(key: str, value: str) -> str:
-        return f"{translate(f'summary.change.{key}', language)}: {value}"
+        return f"{t.gettext(FIGURE_NAMES[key])}: {value}"
 
+    t = texts(language)
     ratio, share = row["mean_fulfilment"], row["used_share"]
     used = fmt_number(row["used_eur"], language, 0)
     return [
@@ -121,6 +160,7 @@ def summary_context(
     names: Mapping[tuple[str, str], str],
 ) -> dict[str, Any]:
     """Return everything the summary templates show about one unit."""
+    t = texts(language)
     own = figures[(unit.level, unit.code)]
     before = previous.get((unit.level, unit.code)) if previous else None
     children: list[dict[str, Any]] = []
@@ -141,8 +181,7 @@ def summary_context(
         "measures": _measures(own, config.catalogue, language),
         "bins": _bins(own, language),
         "outcomes": [
-            {"label": translate(f"summary.outcome.{k}", language), "plans": own["outcomes"][k]}
-            for k in OUTCOMES
+            {"label": t.gettext(OUTCOME_NAMES[k]), "plans": own["outcomes"][k]} for k in OUTCOMES
         ],
         "changes": _changes(own, before, language),
         "children": children,
@@ -156,7 +195,7 @@ def _statuses(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
     return [
         {
             "key": str(s),
-            "label": translate(f"summary.status.{s}", language),
+            "label": texts(language).gettext(STATUS_NAMES[s]),
             "plans": counts.get(str(s), 0),
         }
         for s in PlanStatus
@@ -196,7 +235,7 @@ def _bins(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
     return [
         {
             "key": key,
-            "label": translate(f"summary.bin.{key}", language),
+            "label": texts(language).gettext(BIN_NAMES[key]),
             "plans": n,
             "share": round(n / evaluated, 4) if evaluated else None,
         }
@@ -209,7 +248,7 @@ def _changes(
     f: Mapping[str, Any], before: Mapping[str, Any] | None, language: str
 ) -> list[dict[str, Any]]:
     compared = compare_figures(dict(f), dict(before) if before is not None else None)
-    return [{"key": key, "label": translate(f"summary.change.{key}", language),
+    return [{"key": key, "label": texts(language).gettext(FIGURE_NAMES[key]),
              "now": _shown(values["now"], key, language),
              "before": _shown(values["before"], key, language),
              "change": _change(values, key, language)}
@@ -224,16 +263,20 @@ def _shown(value: float | None, key: str, language: str) -> str:
 
 def _change(values: Mapping[str, float | None], key: str, language: str) -> str:
     """Return the change as people say it: `+170 (+11%)`, `-2 procentpunkti`, `bez izmaiņām`."""
+    t = texts(language)
     change, relative = values["change"], values["relative"]
     if change is None:
         return "—"
     if key in RATIOS:
         points = round(change * 100)
-        one, many = (translate(f"summary.points.{n}", language) for n in ("one", "many"))
-        unit = plural(abs(points), one, many, language)
-        return f"{_sign(points)}{points} {unit}" if points else translate("summary.same", language)
+        if not points:
+            return t.gettext(NO_CHANGE)
+        signed = _sign(points) + str(points)
+        return t.ngettext(
+            "%(num)s percentage point", "%(num)s percentage points", abs(points), num=signed
+        )
     if not round(change):
-        return translate("summary.same", language)
+        return t.gettext(NO_CHANGE)
     text = f"{_sign(change)}{fmt_number(change, language, 0)}"
     if relative is not None:
         text += f" ({_sign(relative)}{fmt_percent(relative, language)})"

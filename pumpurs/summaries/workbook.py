@@ -15,12 +15,19 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pumpurs.config import Config
-from pumpurs.i18n.texts import fmt_percent, translate
+from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.formats import fmt_percent
 from pumpurs.store.models import PlanStatus
-from pumpurs.summaries.content import Unit
+from pumpurs.summaries.content import BIN_NAMES, OUTCOME_NAMES, STATUS_NAMES, Unit
 from pumpurs.summaries.figures import BINS, OUTCOMES
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET_NAMES = {  # one sheet per level
+    "nation": N_("Nation"),
+    "region": N_("Regions"),
+    "municipality": N_("Municipalities"),
+    "school": N_("Schools"),
+}
 COUNT, AMOUNT, SHARE = "#,##0", "#,##0.00", "0.0%"
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="EEF0F3", end_color="EEF0F3")
@@ -32,16 +39,13 @@ Sheet = tuple[str, Sequence[tuple[Unit, Mapping[str, Any]]]]  # level, its units
 
 def figures_workbook(sheets: Sequence[Sheet], config: Config, language: str) -> bytes:
     """Return the workbook: per level a sheet headed by the figure names, a row per unit."""
+    t = texts(language)
     columns = _columns(config, language)
     workbook = Workbook()
     workbook.remove(workbook.active)
     for level, units in sheets:
-        sheet = workbook.create_sheet(translate(f"summary.sheet.{level}", language))
-        headers = [
-            translate("summary.column.code", language),
-            translate("summary.column.name", language),
-            *(c[0] for c in columns),
-        ]
+        sheet = workbook.create_sheet(t.gettext(SHEET_NAMES[level]))
+        headers = [t.gettext("Code"), t.gettext("Name"), *(c[0] for c in columns)]
         sheet.append(headers)
         for unit, figures in units:
             sheet.append([unit.code, unit.name, *(_value(figures, at) for _, at, _ in columns)])
@@ -61,53 +65,91 @@ def figures_workbook(sheets: Sequence[Sheet], config: Config, language: str) -> 
 def _columns(config: Config, language: str) -> list[tuple[str, Path, str]]:
     """Return each figure's header, its path in a unit's figures, and its number format."""
 
-    def t(key: str, **params: Any) -> str:
-        return translate(f"summary.column.{key}", language, **params)
-
-    def label(kind: str, key: str) -> str:
-        return translate(f"summary.{kind}.{key}", language)
-
+    t = texts(language)
     catalogue = config.catalogue
     consult = ("subject_consultations", "subjects")
     threshold = fmt_percent(config.programme.fidelity_threshold, language)
-    columns: list[tuple[str, Path, str]] = [(t("pupils"), ("pupils",), COUNT)]
-    columns += [(t("plans"), ("plans",), COUNT)]
-    columns += [(t("status", label=label("status", s)), ("plans_by_status", s), COUNT)
-                for s in map(str, PlanStatus)]  # fmt: skip
+    columns: list[tuple[str, Path, str]] = [(t.gettext("Pupils with a plan"), ("pupils",), COUNT)]
+    columns += [(t.gettext("Plans (approved)"), ("plans",), COUNT)]
     columns += [
-        (t("consult_pupils"), ("subject_consultations", "pupils"), COUNT),
-        (t("consult_share"), ("subject_consultations", "share"), SHARE),
+        (
+            t.gettext("Plans: %(label)s", label=t.gettext(STATUS_NAMES[s])),
+            ("plans_by_status", s),
+            COUNT,
+        )
+        for s in map(str, PlanStatus)
+    ]
+    columns += [
+        (
+            t.gettext("Pupils with subject consultations"),
+            ("subject_consultations", "pupils"),
+            COUNT,
+        ),
+        (
+            t.gettext("Share with subject consultations"),
+            ("subject_consultations", "share"),
+            SHARE,
+        ),
     ]
     for key, subject in catalogue.subjects.items():
         name = getattr(subject, language)
         columns += [
-            (t("subject_pupils", label=name), (*consult, key, "pupils"), COUNT),
-            (t("subject_share", label=name), (*consult, key, "share"), SHARE),
+            (
+                t.gettext("Consultations, pupils: %(label)s", label=name),
+                (*consult, key, "pupils"),
+                COUNT,
+            ),
+            (
+                t.gettext("Consultations, share: %(label)s", label=name),
+                (*consult, key, "share"),
+                SHARE,
+            ),
         ]
-    columns += [(t("risk_pupils", label=getattr(risk, language)),
-                 ("risk_categories", key, "pupils"), COUNT)
-                for key, risk in catalogue.risk_categories.items()]  # fmt: skip
     columns += [
-        (t("providers"), ("providers",), COUNT),
-        (t("measures_planned"), ("measures", "planned"), COUNT),
-        (t("measures_reported"), ("measures", "reported"), COUNT),
-        (t("measures_delivered"), ("measures", "delivered"), COUNT),
-        (t("hours_planned"), ("hours", "planned"), AMOUNT),
-        (t("hours_delivered"), ("hours", "delivered"), AMOUNT),
-        (t("cap_eur"), ("budget", "cap_eur"), AMOUNT),
-        (t("planned_eur"), ("budget", "planned_eur"), AMOUNT),
-        (t("used_eur"), ("budget", "used_eur"), AMOUNT),
-        (t("used_share"), ("budget", "used_share_of_cap"), SHARE),
-        (t("evaluated"), ("fulfilment", "evaluated"), COUNT),
-        (t("awaiting"), ("fulfilment", "awaiting"), COUNT),
+        (
+            t.gettext("Risk category, pupils: %(label)s", label=getattr(risk, language)),
+            ("risk_categories", key, "pupils"),
+            COUNT,
+        )
+        for key, risk in catalogue.risk_categories.items()
     ]
-    columns += [(t("bin", label=label("bin", b)), ("fulfilment", "bins", b), COUNT) for b in BINS]
     columns += [
-        (t("mean_ratio"), ("fulfilment", "mean_weighted_ratio"), SHARE),
-        (t("mean_fidelity", threshold=threshold), ("fulfilment", "mean_fidelity"), SHARE),
+        (t.gettext("Teachers and specialists"), ("providers",), COUNT),
+        (t.gettext("Measures planned"), ("measures", "planned"), COUNT),
+        (t.gettext("Measures reported"), ("measures", "reported"), COUNT),
+        (t.gettext("Measures delivered"), ("measures", "delivered"), COUNT),
+        (t.gettext("Hours planned"), ("hours", "planned"), AMOUNT),
+        (t.gettext("Hours delivered"), ("hours", "delivered"), AMOUNT),
+        (t.gettext("Funding cap, EUR"), ("budget", "cap_eur"), AMOUNT),
+        (t.gettext("Funding planned, EUR"), ("budget", "planned_eur"), AMOUNT),
+        (t.gettext("Funding used, EUR"), ("budget", "used_eur"), AMOUNT),
+        (t.gettext("Used of the cap"), ("budget", "used_share_of_cap"), SHARE),
+        (t.gettext("Plans evaluated"), ("fulfilment", "evaluated"), COUNT),
+        (t.gettext("Awaiting evaluation"), ("fulfilment", "awaiting"), COUNT),
     ]
-    columns += [(t("outcome", label=label("outcome", o)), ("outcomes", o), COUNT)
-                for o in OUTCOMES]  # fmt: skip
+    columns += [
+        (
+            t.gettext("Fulfilment %(label)s", label=t.gettext(BIN_NAMES[b])),
+            ("fulfilment", "bins", b),
+            COUNT,
+        )
+        for b in BINS
+    ]
+    columns += [
+        (t.gettext("Mean plan fulfilment"), ("fulfilment", "mean_weighted_ratio"), SHARE),
+        (
+            t.gettext(
+                "Share of measures delivered at %(threshold)s or more (mean)",
+                threshold=threshold,
+            ),
+            ("fulfilment", "mean_fidelity"),
+            SHARE,
+        ),
+    ]
+    columns += [
+        (t.gettext("Outcome: %(label)s", label=t.gettext(OUTCOME_NAMES[o])), ("outcomes", o), COUNT)
+        for o in OUTCOMES
+    ]
     return columns
 
 

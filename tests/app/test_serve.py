@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,6 +56,8 @@ def test_serve_answers_on_both_urls_and_stops_cleanly_on_sigterm(tmp_path: Path)
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
-    assert f"Prefect UI:        http://127.0.0.1:{prefect_port}" in output
-    assert f"Approval web app:  http://127.0.0.1:{web_port}" in output
+    assert re.search(rf"^Prefect UI: +http://127.0.0.1:{prefect_port}$", output, re.M)
+    assert re.search(
+        rf"^Apstiprināšanas tīmekļa lietotne: +http://127.0.0.1:{web_port}$", output, re.M
+    )
     assert not any(_answers(u) for u in urls)

@@ -146,7 +146,7 @@ def test_rows_that_match_no_approved_plan_are_rejected_with_reasons(ctx: Context
         "psihologa konsultācijas; ēdināšanas izdevumu kompensācija. Izlabojiet pasākumu vai "
         "priekšmetu vai izdzēsiet šo rindu."
     )
-    assert "kļūdas ir šī skolēna rindās: 3." in text[2]
+    assert "kļūdas ir šī skolēna rindā 3." in text[2]
     assert "(tā statuss: iesniegts, gaida apstiprinājumu)" in text[5]
     assert "jau ir izvērtēts rindā 7." in text[8]
     with ctx.sessions() as session:

@@ -113,7 +113,7 @@ def test_a_run_evaluates_reports_row_errors_and_publishes_artifacts(
     )
     body = text_of(report)
     assert "iesniegtie izvērtējuma faili semestrim 2026/2027-1 ir apstrādāti" in body
-    assert "izvertejums.csv: 3 rindas, pieņemtas 2, noraidītas 1" in body
+    assert "izvertejums.csv: 3 rindas, pieņemtas 2, noraidīta 1" in body
     assert "Izvērtēti plāni: 1 (turpināsies nākamajā semestrī: 1, noslēgti: 0)." in body
     assert "Vēl nav saņemts izvērtējums 1 apstiprinātam plānam." in body
     assert (

@@ -124,7 +124,8 @@ def test_continuing_plans_are_carried_and_prefilled_in_the_template(
     assert rows[0][8] == 4 and rows[1][5] == "meals" and rows[1][9] == 45.5
     formulas = {v.formula1 for v in sheet.data_validations.dataValidation}
     assert any("Saraksti" in (f or "") for f in formulas)
-    assert "Veidnē jau ierakstīti 1 skolēni" in message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "Veidnē jau ierakstīts 1 skolēns, kura plāns turpinās" in text
 
 
 def test_smtp_down_mid_run_then_a_rerun_delivers_each_invitation_once(

@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from flows.send_summaries import send_summaries
 from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
-from pumpurs.i18n.texts import fmt_number, fmt_percent, plural
+from pumpurs.i18n.formats import NBSP, fmt_number, fmt_percent
 from pumpurs.intake.collect import collect
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.settings import Settings
@@ -44,8 +44,8 @@ STATUS = {"draft": "pārnesti, vēl nav iesniegti", "submitted": "iesniegti, gai
           "returned": "atgriezti labošanai", "approved": "apstiprināti, gaida izvērtējumu",
           "evaluated": "izvērtēti", "continued": "izvērtēti, turpināsies",
           "closed": "izvērtēti, noslēgti"}  # fmt: skip
-BINS = {"lt_50": "zem 50%", "50_80": "50% līdz 80%", "ge_80": "80% un vairāk",
-        "none": "nav aprēķināma"}  # fmt: skip
+BINS = {"lt_50": f"zem 50{NBSP}%", "50_80": f"50{NBSP}% līdz 80{NBSP}%",
+        "ge_80": f"80{NBSP}% un vairāk", "none": "nav aprēķināma"}  # fmt: skip
 
 
 @pytest.fixture
@@ -185,6 +185,11 @@ def recompute(t: Tables, level: str, code: str, cap: float = 300.0) -> dict[str,
 # --- what the Latvian text part must say --------------------------------------------------------
 
 
+def plural(count: int, one: str, other: str) -> str:
+    """Return the Latvian word after a count: the singular after 1, 21, 31 … (not 11)."""
+    return one if count % 10 == 1 and count % 100 != 11 else other
+
+
 def n(value: float, digits: int = 0) -> str:
     return fmt_number(value, "lv", digits)
 
@@ -202,8 +207,9 @@ def expected_lines(ctx: Context, f: dict[str, Any], before: dict[str, Any]) -> l
         f"Visi plāni pēc statusa (kopā {n(sum(f['status'].values()))}):",
         *(f"- {STATUS[s]}: {n(c)}" for s, c in f["status"].items()),
         f"Iesaistītie pedagogi un speciālisti: {n(f['providers'])}",
-        f"Atbalsta pasākumi: plānoti {n(f['measures_planned'])}, sniegti "
-        f"{n(f['measures_delivered'])}, no tiem vismaz 80% apjomā {n(f['at_threshold'])}",
+        f"Atbalsta pasākumi: {plural(f['measures_planned'], 'plānots', 'plānoti')} "
+        f"{n(f['measures_planned'])}, {plural(f['measures_delivered'], 'sniegts', 'sniegti')} "
+        f"{n(f['measures_delivered'])}, no tiem vismaz {pct(0.8)} apjomā {n(f['at_threshold'])}",
         f"Stundas: plānotas {n(f['hours_planned'], 1)}, sniegtas {n(f['hours_delivered'], 1)}",
         f"Finansējums: izlietoti {n(f['used_eur'])} EUR no maksimāli pieejamajiem "
         f"{n(f['cap_eur'])} EUR ({pct(f['used_share'])}); plānoti {n(f['planned_eur'])} EUR",
@@ -241,7 +247,8 @@ def child_line(ctx: Context, name: str, f: dict[str, Any]) -> str:
     return (
         f"- {name}: {n(f['pupils'])} {plural(f['pupils'], 'skolēns', 'skolēni')}, "
         f"{n(f['plans'])} {plural(f['plans'], 'apstiprināts plāns', 'apstiprināti plāni')}, "
-        f"izvērtēti {n(f['evaluated'])}, vidējā izpilde {pct(f['mean'])}, izlietoti "
+        f"{plural(f['evaluated'], 'izvērtēts', 'izvērtēti')} {n(f['evaluated'])}, "
+        f"vidējā izpilde {pct(f['mean'])}, izlietoti "
         f"{n(f['used_eur'])} EUR ({pct(f['used_share'])} no maksimālā)"
     )
 

@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from pumpurs.columns import PLAN_COLUMNS
 from pumpurs.config import Config, load_config
-from pumpurs.i18n.texts import fmt_date
+from pumpurs.i18n.formats import fmt_date
 from pumpurs.opening.template import build_plan_template, template_filename
 from pumpurs.semester import SemesterCode
 

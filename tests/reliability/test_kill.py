@@ -170,7 +170,7 @@ def rerun_after_claims_expire(programme: Programme, smtp: SmtpSink, command: str
     sent = len(smtp.received)
     rerun = programme.cli.run(command, SEMESTER.code)
     if rerun.returncode != 0:
-        assert rerun.returncode == 1 and "stay queued" in rerun.stderr, rerun.stderr
+        assert rerun.returncode == 1 and "paliek rindā" in rerun.stderr, rerun.stderr
     later = utcnow() + dt.timedelta(seconds=CLAIM_SECONDS + 1)
     with time_machine.travel(later, tick=True):  # the next run's mail step, five minutes on
         report = deliver(programme.ctx.sessions, programme.ctx.settings, retry_delays=[0.05])

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
-from pumpurs.i18n.texts import fmt_percent
+from pumpurs.i18n.formats import NBSP, fmt_percent
 from pumpurs.intake.collect import collect
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
@@ -36,7 +36,6 @@ from pumpurs.summaries.store import read_figures, refresh_figures
 from tests.evaluation.factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
 TODAY = dt.date(2027, 1, 20)
-NBSP = "\xa0"
 
 
 @pytest.fixture
@@ -161,9 +160,9 @@ def test_a_change_against_the_previous_semester_is_said_as_people_say_it(ctx: Co
         text = preview_summary(session, ctx.config, "lv", SEMESTER, "school", "LV-LIE-006",
                                TODAY).email.text  # fmt: skip
     assert "SALĪDZINĀJUMĀ AR SEMESTRI 2025/2026-2" in text
-    assert "- Skolēni ar atbalsta plānu: 2 (iepriekš 3; -1 (-33%))" in text
+    assert f"- Skolēni ar atbalsta plānu: 2 (iepriekš 3; -1 (-33{NBSP}%))" in text
     assert "- Izlietotais finansējums, EUR: 150 (iepriekš 0; +150)" in text
-    assert "- Vidējā plānu izpilde: 56% (iepriekš —; —)" in text  # (0,875 + 0,25) ÷ 2
+    assert f"- Vidējā plānu izpilde: 56{NBSP}% (iepriekš —; —)" in text  # (0,875 + 0,25) ÷ 2
 
 
 def test_a_unit_without_anybody_to_tell_is_reported(settings: Settings, tmp_path: Path) -> None:
@@ -239,7 +238,7 @@ def test_the_national_summary_states_the_generated_proportions(
     text = composed.email.text
     math, latvian = valid["share_mathematics"], valid["share_latvian"]
     assert abs(math - 0.37) < 0.01 and abs(latvian - 0.27) < 0.01
-    assert f"- matemātika: {fmt_percent(math)} (" in text and "- matemātika: 37% (" in text
+    assert f"- matemātika: {fmt_percent(math)} (" in text and f"- matemātika: 37{NBSP}% (" in text
     assert f"- latviešu valoda un literatūra: {fmt_percent(latvian)} (" in text
     assert f"Skolēni ar atbalsta plānu: {valid['pupils']}\n" in text
     assert f"Iesaistītie pedagogi un speciālisti: {valid['providers']}\n" in text
@@ -257,6 +256,6 @@ def test_the_text_part_is_latvian_formatted_real_text(
     assert re.search(rf"Stundas: plānotas \d+{NBSP}\d{{3}}(,\d)?, sniegtas \d+{NBSP}\d{{3}},\d\n",
                      text)  # decimal comma  # fmt: skip
     assert re.search(r"Finansējums: izlietoti [\d\xa0]+ EUR no maksimāli pieejamajiem "
-                     r"[\d\xa0]+ EUR \(\d+%\)", text)  # fmt: skip
+                     r"[\d\xa0]+ EUR \(\d+\xa0%\)", text)  # fmt: skip
     assert "<" not in text and ">" not in text and "P-" not in text + composed.email.html
     assert text.count(" skolēni)") + text.count(" skolēns)") == 12  # every subject, declined

@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from pumpurs.app.demo.lines import Lines
 from pumpurs.app.demo.outbox import kinds, read_outbox
 from pumpurs.app.demo.school import returned_rows, write_corrections
 from pumpurs.app.demo.web import Approver
 from pumpurs.app.runs import run_flow
-from pumpurs.i18n.texts import translate
+from pumpurs.i18n.catalogue import N_
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store import db
 from pumpurs.store.models import MailStatus, OutboxMessage
 
-REASONS = ("demo.reason.goal_measurable", "demo.reason.goal_vague", "demo.reason.goal_measures")
-Say = Callable[..., None]  # say(message id, **values): print one line of progress
+REASONS = (  # why the demo's approvers return a plan to its school
+    N_("Make the plan's goal precise: it must be measurable by the end of the semester."),
+    N_("The goal is too general. Say how the school will check that it was reached."),
+    N_("Please align the plan's goal with the planned support measures."),
+)
 
 
 class Cycle:
     """Open → collect → route → decide → resubmit → collect → route → decide → evaluate → sum up."""
 
-    def __init__(self, settings: Settings, semester: SemesterCode, say: Say) -> None:
+    def __init__(self, settings: Settings, semester: SemesterCode, say: Lines) -> None:
         self.settings, self.semester, self.say = settings, semester, say
-        self.language = str(settings.language)
+        self.texts = say.texts
         self.sessions = db.session_factory(settings.effective_database_url)
         self.outbox = settings.outbox_dir
         self.results: dict[str, Any] = {}
@@ -49,7 +52,7 @@ class Cycle:
         """Run one flow in this process (it shows in Prefect) and report its counts."""
         result = run_flow(command, self.semester.code)
         self.results[step + suffix] = result
-        self.say(f"demo.step.{step}", **result)
+        self.say.flow_step(step, result)
         return result
 
     def route_and_decide(self, suffix: str, return_share: float) -> None:
@@ -62,7 +65,7 @@ class Cycle:
                    if kind_of.get(k.message_id) == "approval_digest"]  # fmt: skip
         links = [link for kept in digests for link in kept.approval_links()]
         pages = [link for kept in digests for link in kept.pending_links()]
-        reasons = [translate(r, self.language) for r in REASONS]
+        reasons = [self.texts.gettext(reason) for reason in REASONS]
         approver, told = Approver(return_share, reasons), self._returned_sent()
         try:
             done = approver.decide_all(links, pages)
@@ -70,22 +73,50 @@ class Cycle:
             approver.close()
         notified = self._wait_for_returned_mail(told + len(done.returned)) - told
         self.results["decide" + suffix] = done
-        self.say("demo.step.decide", approved=done.approved, returned=len(done.returned),
-                 from_mail=done.total - done.from_pages, from_pages=done.from_pages,
-                 notified=notified)  # fmt: skip
+        t, n = self.texts, self.say.count
+        self.say.step(
+            t.gettext(
+                "Decisions in the web app: %(approved)s, %(returned)s; %(from_mail)s, from the "
+                "pending-plans page %(from_pages)s; schools told of returned plans: %(notified)s",
+                approved=t.ngettext("approved %(num)s", "approved %(num)s", done.approved),
+                returned=t.ngettext(
+                    "returned for revision %(num)s",
+                    "returned for revision %(num)s",
+                    len(done.returned),
+                ),
+                from_mail=t.ngettext(
+                    "link from emails %(num)s",
+                    "links from emails %(num)s",
+                    done.total - done.from_pages,
+                ),
+                from_pages=n(done.from_pages),
+                notified=n(notified),
+            )
+        )
 
     def resubmit(self) -> list[Path]:
         """Let each school with returned plans send a corrected file."""
         with self.sessions() as session:
             rows = returned_rows(session, self.semester)
-        correction = translate("demo.correction", self.language)
+        correction = self.texts.gettext(
+            "; made precise: the school coordinator checks what was reached at the end of the "
+            "semester"
+        )
         files = write_corrections(
             rows, self.settings.effective_inbox_dir, self.semester, correction
         )
         example = files[0] if files else "—"
         self.results["resubmit"] = files
-        self.say("demo.step.resubmit", files=len(files), plans=rows["pupil_ref"].nunique(),
-                 example=example)  # fmt: skip
+        t = self.texts
+        self.say.step(
+            t.gettext(
+                "Schools send corrected files: %(files)s, %(plans)s (goal made precise), "
+                "e.g. %(example)s",
+                files=t.ngettext("file %(num)s", "files %(num)s", len(files)),
+                plans=t.ngettext("plan %(num)s", "plans %(num)s", rows["pupil_ref"].nunique()),
+                example=example,
+            )
+        )
         return files
 
     def _returned_sent(self) -> int:

@@ -11,13 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from pumpurs.app.demo.cycle import Cycle
+from pumpurs.app.demo.lines import Lines
 from pumpurs.app.demo.look import shown, where_to_look
 from pumpurs.app.demo.web import WebApp, free_port
 from pumpurs.generate import Scale, generate
-from pumpurs.i18n.texts import translate
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings, get_settings
@@ -28,38 +26,49 @@ RETURN_SHARE = 0.05  # plans the approvers send back to the school with a reason
 LOCAL_PREFECT = "http://127.0.0.1:4200"  # where `make serve` runs Prefect
 
 
-class Lines:
-    """Print the demo's lines: numbered steps with the seconds they took, notes indented."""
-
-    def __init__(self, language: str) -> None:
-        self.language, self.step, self.mark = language, 0, time.monotonic()
-
-    def __call__(self, message_id: str, indent: int = 1, **values: Any) -> None:
-        text = translate(message_id, self.language, **values)
-        if message_id.startswith("demo.step."):
-            self.step, now = self.step + 1, time.monotonic()
-            text = f"{self.step:>2}. {text}  [{now - self.mark:.1f} s]"
-            self.mark = now
-        typer.echo("   " * indent + text)
-
-
 def run_demo(base: Settings | None = None, scale: Scale = "city") -> dict[str, Any]:
     """Run a whole semester on generated data and say where to look; return the steps' results."""
     base = base or get_settings()
     started, say = time.monotonic(), Lines(str(base.language))
+    t, n = say.texts, say.count
     demo_dir, outbox = _fresh(base.var_dir / "demo"), _fresh(base.outbox_dir)
-    say("demo.title", indent=0, semester=SEMESTER.code, scale=scale)
-    data = generate(scale, 1, demo_dir / "data", SEMESTER)
-    say("demo.step.generate", **data.as_dict())
+    title = t.gettext(
+        "PuMPuRS: a whole semester %(semester)s on generated data (scale: %(scale)s)",
+        semester=SEMESTER.code,
+        scale=scale,
+    )
+    say(title, indent=0)
+    data = generate(scale, 1, demo_dir / "data", SEMESTER).as_dict()
+    say.step(
+        t.gettext(
+            "Schools' files in the inbox: %(schools)s, %(plans)s, %(rows)s, %(mistakes)s; "
+            "%(evaluation_rows)s",
+            schools=t.ngettext("%(num)s school", "%(num)s schools", data["schools"]),
+            plans=t.ngettext("%(num)s plan", "%(num)s plans", data["plans"]),
+            rows=t.ngettext("%(num)s row", "%(num)s rows", data["rows"]),
+            mistakes=t.ngettext(
+                "%(num)s plan with mistakes", "%(num)s plans with mistakes", data["mistakes"]
+            ),
+            evaluation_rows=t.ngettext(
+                "evaluation row %(num)s", "evaluation rows %(num)s", data["evaluation_rows"]
+            ),
+        )
+    )
     port = free_port()
     with SmtpSink(outbox=outbox) as sink, _prefect_ui() as ui:
         settings = _settings(base, demo_dir, f"http://127.0.0.1:{port}", sink)
-        say("demo.step.servers", web=settings.base_url, smtp=f"{sink.host}:{sink.port}",
-            outbox=shown(outbox))  # fmt: skip
+        smtp = f"{sink.host}:{sink.port}"
+        servers = t.gettext(
+            "Web app %(web)s, mail server %(smtp)s (every message → %(outbox)s)",
+            web=settings.base_url,
+            smtp=smtp,
+            outbox=shown(outbox),
+        )
+        say.step(servers)
         with use_settings(settings), WebApp(settings, port):
             config = load_context(settings).config
             results = Cycle(settings, SEMESTER, say).run(RETURN_SHARE)
-    say("demo.done", indent=0, seconds=round(time.monotonic() - started))
+    say(t.gettext("Done in %(seconds)s s.", seconds=n(round(time.monotonic() - started))), indent=0)
     results["files"] = where_to_look(settings, config, demo_dir, ui, say)
     return results
 

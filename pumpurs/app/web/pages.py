@@ -10,11 +10,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from pumpurs.approvals import LinkProblem, LinkRefused
+from pumpurs.approvals import LinkProblem, LinkRefused, outcome_name
 from pumpurs.clock import RIGA
 from pumpurs.config import Config
+from pumpurs.i18n.catalogue import N_, Texts, texts
+from pumpurs.i18n.formats import fmt_day
 from pumpurs.i18n.templates import render_page
-from pumpurs.i18n.texts import fmt_day, translate
 from pumpurs.settings import Settings
 from pumpurs.store import db
 from pumpurs.store.context import cached_config
@@ -46,9 +47,10 @@ class Web:
         """Return the programme configuration (read again when its files change)."""
         return cached_config(self.settings.config_dir)
 
-    def t(self, message_id: str, **params: Any) -> str:
-        """Return a catalogue message in the app's language."""
-        return translate(message_id, self.language, **params)
+    @property
+    def texts(self) -> Texts:
+        """Return the texts of the app's language."""
+        return texts(self.language)
 
 
 def web(request: Request) -> Web:
@@ -68,19 +70,104 @@ def last_day(expires_at: dt.datetime, language: str) -> str:
     return fmt_day((expires_at - dt.timedelta(microseconds=1)).astimezone(RIGA).date(), language)
 
 
+PROBLEMS = {  # why a request was refused: the title and text of its error page
+    "malformed": (
+        N_("The link is incomplete"),
+        N_(
+            "This link is incomplete or not correct. Open it again from the email you received; "
+            "if your mail program split the link over several lines, copy all of it."
+        ),
+    ),
+    "forged": (
+        N_("The link is not valid"),
+        N_(
+            "This link was not made by the PuMPuRS system, or it was changed. Use only links "
+            "from the system's emails, unchanged."
+        ),
+    ),
+    "unknown": (
+        N_("The link is not known"),
+        N_(
+            "This link is not known to the system. Use the link from the latest email you received."
+        ),
+    ),
+    "other_approver": (
+        N_("This plan awaits another approver"),
+        N_("You can decide only on the plans sent to you. Nothing was changed."),
+    ),
+    "decided": (
+        N_("The plan has already been decided"),
+        N_(
+            "This plan was already decided by %(approver)s on %(when)s: %(outcome)s. A decision "
+            "is taken only once."
+        ),
+    ),
+    "used": (
+        N_("The link has been used"),
+        N_("This link has already been used and cannot be used again."),
+    ),
+    "superseded": (
+        N_("The plan has a newer revision"),
+        N_(
+            "After this link was sent the school submitted a new revision of the plan, so the "
+            "link is no longer valid. The new revision comes in the next digest."
+        ),
+    ),
+    "expired": (
+        N_("The link has expired"),
+        N_("This link has expired. The next reminder email brings a new one."),
+    ),
+    "csrf": (
+        N_("The decision was not saved"),
+        N_(
+            "A decision can only be taken with the button on the plan's page, and the page may "
+            "have been open too long. Open the link from the email again and repeat the decision."
+        ),
+    ),
+    "bad_request": (
+        N_("The request is not understood"),
+        N_("The form was not filled in correctly. Open the page again and try once more."),
+    ),
+    "not_found": (
+        N_("Page not found"),
+        N_(
+            "There is no such page. Check the address or open the link again from the email you "
+            "received."
+        ),
+    ),
+    "method": (
+        N_("Action not allowed"),
+        N_("This action cannot be done here. Open the link from the email you received."),
+    ),
+    "server": (
+        N_("Something went wrong"),
+        N_(
+            "An error occurred in the system and the request was not carried out. Try again in a "
+            "moment; if it happens again, contact the system's administrator."
+        ),
+    ),
+}
+
+
+def problem_title(w: Web, problem: str) -> str:
+    """Return the short name of why a request was refused (`Saite jau izmantota`)."""
+    return w.texts.gettext(PROBLEMS[problem][0])
+
+
 def page(w: Web, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page template with the given status."""
     return HTMLResponse(render_page(name, w.language, **context), status_code=status)
 
 
 def error_page(w: Web, status: int, problem: str, **params: Any) -> HTMLResponse:
-    """Render a clear error page for `approvals.error.<problem>` with this status."""
+    """Render a clear error page for a `PROBLEMS` entry with this status."""
+    title, text = PROBLEMS[problem]
     return page(
         w,
         "error",
         status,
-        title=w.t(f"approvals.error.{problem}.title"),
-        text=w.t(f"approvals.error.{problem}.text", **params),
+        title=w.texts.gettext(title),
+        text=w.texts.gettext(text, **params),
         code=status,
     )
 
@@ -96,6 +183,6 @@ def refusal_page(w: Web, refused: LinkRefused) -> HTMLResponse:
             params = {
                 "approver": refused.decided.approver_email,
                 "when": when(refused.decided.decided_at, w.language),
-                "outcome": w.t(f"approvals.outcome.{refused.decided.outcome}"),
+                "outcome": outcome_name(refused.decided.outcome, w.language),
             }
     return error_page(w, refused.status, problem.value, **params)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.app.web import csrf
 from pumpurs.app.web.effects import after_decision
-from pumpurs.app.web.pages import Web, error_page, page, web, when
+from pumpurs.app.web.pages import Web, error_page, page, problem_title, web, when
 from pumpurs.app.web.review import origin
 from pumpurs.approvals import (
     LinkProblem,
@@ -19,6 +19,7 @@ from pumpurs.approvals import (
     approval_url,
     decide_step,
     live_nonces,
+    outcome_name,
     pending_for,
     pending_url,
     plan_views,
@@ -94,7 +95,7 @@ def approve_selected(
         return error_page(w, 400, "bad_request")
     with w.read_sessions() as session:
         if not step_ids:
-            message = w.t("approvals.pending.nothing_selected")
+            message = w.texts.gettext("Select at least one plan to approve.")
             return _pending(w, session, approver, status=400, error=message)
         owners = step_owners(session, step_ids)
     if len(owners) != len(step_ids):
@@ -133,9 +134,9 @@ def _bulk_done(
         {
             "step_id": step_id,
             "plan": views.get(plans[step_id]),
-            "text": w.t("approvals.bulk.approved")
+            "text": outcome_name("approved", w.language)
             if problem is None
-            else w.t(f"approvals.error.{problem}.title"),
+            else problem_title(w, problem),
         }
         for step_id, problem in outcomes
     ]

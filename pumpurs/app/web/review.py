@@ -17,10 +17,12 @@ from pumpurs.approvals import (
     ReasonRequired,
     Verified,
     decide_link,
+    outcome_name,
     past_decisions,
     pending_url,
     plan_views,
     read_link,
+    role_name,
     verify,
 )
 
@@ -53,6 +55,7 @@ def _review(
             "when": when(past.decided_at, w.language),
             "revision": past.revision,
             "outcome": past.outcome,
+            "outcome_name": outcome_name(past.outcome, w.language),
             "approver_email": past.approver_email,
             "reason": past.reason,
         }
@@ -64,6 +67,7 @@ def _review(
         status,
         plan=view,
         step=verified,
+        role_name=role_name(verified.role, w.language),
         history=history,
         chain_length=len(config.programme.approval_chain),
         valid_until=last_day(verified.expires_at, w.language),
@@ -106,7 +110,9 @@ def decide_plan(
             )
     except ReasonRequired:
         with w.read_sessions() as session:
-            message = w.t("approvals.action.reason_required")
+            message = w.texts.gettext(
+                "Give the reason for returning the plan: the school receives it by email."
+            )
             return _review(w, session, verify(session, nonce), status=400, error=message)
     after_decision(w.settings, decided, background)
     return page(
@@ -115,7 +121,7 @@ def decide_plan(
         plan=decided,  # the decision carries what the page shows of the plan
         decided=decided,
         decided_when=when(decided.decided_at, w.language),
-        next_role=decided.next_role,
+        next_role_name=role_name(decided.next_role, w.language) if decided.next_role else None,
         reason=reason.strip(),
         pending_link=pending_url(w.settings, decided.approver_email),
     )
