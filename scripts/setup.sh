@@ -27,15 +27,20 @@ if [ ! -x .venv/bin/uv ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted
     [ -n "$version" ] || { echo "setup: uv.lock names no version of uv" >&2; exit 2; }
     boot=$(mktemp -d)
     trap 'rm -rf "$boot"' EXIT
-    "$PYTHON" -m venv "$boot"
     # The machine's pip config names local mirrors that may be absent; pip warns about each.
-    "$boot/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$version" \
-      2> >(grep -v '^WARNING: Location' >&2)
+    pip=(install --quiet --disable-pip-version-check "uv==$version")
+    if "$PYTHON" -m pip --version >/dev/null 2>&1; then  # pip of the machine's Python: 2 s
+      PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip "${pip[@]}" --target "$boot" \
+        2> >(grep -v '^WARNING: Location' >&2)
+    else  # a Python without pip of its own: a throw-away venv has one (5 s)
+      "$PYTHON" -m venv "$boot"
+      "$boot/bin/python" -m pip "${pip[@]}" 2> >(grep -v '^WARNING: Location' >&2)
+    fi
     uv=$boot/bin/uv
   fi
   # --locked: install exactly uv.lock (the project editable, the dev group), and stop if it no
   # longer matches pyproject.toml (after changing dependencies, `.venv/bin/uv lock` updates it).
-  "$uv" sync --locked --compile-bytecode --quiet "${python[@]}"
+  "$uv" sync --locked --quiet "${python[@]}"
   echo "$wanted" >"$stamp"
 fi
 
