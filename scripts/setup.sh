@@ -17,7 +17,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.installed
-wanted=$(cat pyproject.toml uv.lock | sha256sum)
+wanted=$(cat pyproject.toml uv.lock | cksum)
 if [ ! -x .venv/bin/uv ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   uv=.venv/bin/uv
   if [ ! -x "$uv" ]; then
@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/uv ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted
   fi
   # --locked: install exactly uv.lock (the project editable, the dev group), and stop if it no
   # longer matches pyproject.toml (after changing dependencies, `.venv/bin/uv lock` updates it).
-  "$uv" sync --locked --quiet "${python[@]}"
+  "$uv" sync --locked --quiet ${python[@]+"${python[@]}"}
   echo "$wanted" >"$stamp"
 fi
 
