@@ -220,7 +220,7 @@ def mail_phase(work: Path, count: int, phase: Phase) -> None:
         url = f"sqlite:///{work / 'mail.db'}"
         db.ensure_schema(url)
         sessions = db.session_factory(url)
-        settings = Settings(_env_file=None, var_dir=work, database_url=url,  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, var_dir=work, database_url=url,
                             smtp_port=sink.port)  # fmt: skip
         with sessions.begin() as session:
             for n in range(count):
@@ -296,4 +296,16 @@ def judge(phases: dict[str, Phase]) -> list[dict[str, Any]]:
         )
         add("task runs do not grow with rows", f"{collect.task_runs} vs {ten.task_runs}",
             collect.task_runs == ten.task_runs)  # fmt: skip
+    checks = phases.get("validate 75,000 plan rows")
+    if checks and checks.samples:
+        add("validate 75,000 plan rows < 2 s", f"{checks.seconds:.2f} s", checks.seconds < 2)
+    writers = phases.get("SQLite writers (20 threads × 10)")
+    if writers and writers.samples:
+        add("20 SQLite writers × 10 writes < 10 s (no 100 ms busy sleeps)",
+            f"{writers.seconds:.2f} s", writers.seconds < 10)  # fmt: skip
+    handover = phases.get("SQLite lock handover")
+    if handover and handover.samples:
+        add("a writer waiting on another process's 0.1 s lock has it < 1 s after asking",
+            f"{handover.seconds:.3f} s, {handover.extra['after_release_ms']} ms after release",
+            handover.seconds < 1)  # fmt: skip
     return out

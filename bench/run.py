@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, load
+from bench import baseline, load, units
 from bench.measure import Phase, task_runs_of, timed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ SEMESTER = "2026/2027-1"
 def _settings(data: Path, db: Path, smtp_port: int, base_url: str) -> Any:
     from pumpurs.settings import Settings
 
-    return Settings(_env_file=None, var_dir=db.parent, database_url=f"sqlite:///{db}",  # type: ignore[call-arg]
+    return Settings(_env_file=None, var_dir=db.parent, database_url=f"sqlite:///{db}",
                     config_dir=data / "config", inbox_dir=data / "inbox", smtp_port=smtp_port,
                     base_url=base_url, smtp_retry_delays=[0.5])  # fmt: skip
 
@@ -55,6 +55,7 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
     from flows.evaluate_semester import evaluate_semester
     from flows.open_semester import open_semester
     from flows.route_approvals import route_approvals
+    from flows.send_summaries import send_summaries
     from pumpurs.mail.sink import SmtpSink
     from pumpurs.store.context import load_context, use_settings
 
@@ -76,16 +77,11 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
                                           into=phases["decisions (HTTP)"]))  # fmt: skip
                 load.approve_the_rest(settings)
                 _flow_phase(phases["evaluate"], evaluate_semester, "rows_read")
-                try:
-                    from flows.send_summaries import send_summaries
-                except ImportError:
-                    send_summaries = None
-                if send_summaries is not None:
-                    summaries = _flow_phase(phases["summaries"], send_summaries)
-                    phases["summaries"].rows = sum(
-                        int(v) for k, v in summaries.items()
-                        if k.startswith("summaries_") and k != "summaries_sent_before"
-                    )  # fmt: skip
+                summaries = _flow_phase(phases["summaries"], send_summaries)
+                phases["summaries"].rows = sum(
+                    int(v) for k, v in summaries.items()
+                    if k.startswith("summaries_") and k != "summaries_sent_before"
+                )  # fmt: skip
             del routed
 
 
@@ -188,9 +184,10 @@ def main() -> None:
     parser.add_argument("--skip-10x", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["all", "decisions"],
+        choices=["all", "decisions", "units"],
         default="all",
-        help="decisions: only the decisions over HTTP, on a routed semester",
+        help="decisions: only the decisions over HTTP, on a routed semester; units: only the "
+        "single functions (row checks, SQLite writers), a few seconds",
     )
     parser.add_argument(
         "--web-workers",
@@ -226,11 +223,17 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="pumpurs-bench-"))
     names = ["open (600 invitations)", "collect", "baseline collect", "route (digests)",
-             "decisions (HTTP)", "evaluate", "summaries", "mail", "collect ×10"]  # fmt: skip
+             "decisions (HTTP)", "evaluate", "summaries", "mail", "collect ×10",
+             *units.NAMES]  # fmt: skip
     phases = {name: Phase(name) for name in names}
     started = time.time()
     if args.only == "decisions":
         _decisions_main(work, args, phases, started)
+        return
+    units.run(args.runs, phases)
+    if args.only == "units":
+        _print(_report(phases, {}, time.time() - started))
+        shutil.rmtree(work, ignore_errors=True)
         return
     print("generating the national semester …", flush=True)
     generated = generate("national", 1, work / "national")
@@ -309,7 +312,8 @@ def _print(report: dict[str, Any]) -> None:
     print("-+-".join("-" * widths[c] for c in columns))
     for row in rows:
         print(" | ".join(str(row.get(c)).ljust(widths[c]) for c in columns))
-    print(f"\ncollect ÷ baseline: {report['collect_vs_baseline']}×")
+    if report["collect_vs_baseline"] is not None:
+        print(f"\ncollect ÷ baseline: {report['collect_vs_baseline']}×")
     for target in report["targets"]:
         print(f"{'OK  ' if target['met'] else 'MISS'} {target['target']}: {target['measured']}")
 

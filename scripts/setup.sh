@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
-# Install everything the project needs on a bare machine: a virtual environment with the
-# Python packages, and (for the browser tests) Debian's chromium. Safe to run again.
+# Install everything the project needs on a bare machine: a virtual environment with exactly the
+# versions in uv.lock (the project editable, its development tools), and (with --browser, for
+# the browser tests) Debian's chromium. Safe to run again: it re-syncs only when pyproject.toml
+# or uv.lock changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+export UV_PYTHON_DOWNLOADS=never  # use the machine's Python; never fetch one from elsewhere
+
+python=()  # the interpreter of a new .venv; an existing one keeps its own
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-    || { echo "setup: Python 3.11 or newer is needed (found $("$PYTHON" --version))" >&2; exit 2; }
-  "$PYTHON" -m venv .venv
+    || { echo "setup: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2; exit 2; }
+  python=(--python "$PYTHON")
 fi
+
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  # The machine's pip config names local mirrors that may be absent; pip warns about each.
-  .venv/bin/python -m pip install --quiet --upgrade pip 2> >(grep -v '^WARNING: Location' >&2)
-  .venv/bin/python -m pip install --quiet -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
-  touch "$stamp"
+wanted=$(cat pyproject.toml uv.lock | cksum)
+if [ ! -x .venv/bin/uv ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+  uv=.venv/bin/uv
+  if [ ! -x "$uv" ]; then
+    # uv comes from the package index, at the version uv.lock names (uv is one of the locked
+    # development tools, so the sync below puts that same version into .venv for next time).
+    version=$(sed -n '/^name = "uv"$/{n;s/^version = "\(.*\)"$/\1/p;q}' uv.lock)
+    [ -n "$version" ] || { echo "setup: uv.lock names no version of uv" >&2; exit 2; }
+    boot=$(mktemp -d)
+    trap 'rm -rf "$boot"' EXIT
+    # The machine's pip config names local mirrors that may be absent; pip warns about each.
+    pip=(install --quiet --disable-pip-version-check "uv==$version")
+    if "$PYTHON" -m pip --version >/dev/null 2>&1; then  # pip of the machine's Python: 2 s
+      PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip "${pip[@]}" --target "$boot" \
+        2> >(grep -v '^WARNING: Location' >&2)
+    else  # a Python without pip of its own: a throw-away venv has one (5 s)
+      "$PYTHON" -m venv "$boot"
+      "$boot/bin/python" -m pip "${pip[@]}" 2> >(grep -v '^WARNING: Location' >&2)
+    fi
+    uv=$boot/bin/uv
+  fi
+  # --locked: install exactly uv.lock (the project editable, the dev group), and stop if it no
+  # longer matches pyproject.toml (after changing dependencies, `.venv/bin/uv lock` updates it).
+  "$uv" sync --locked --quiet ${python[@]+"${python[@]}"}
+  echo "$wanted" >"$stamp"
 fi
 
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then

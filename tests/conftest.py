@@ -18,6 +18,17 @@ PG_URL = os.environ.get("PUMPURS_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs on Prefect's test harness, directly or through a fixture.
+
+    `make check` leaves these out (`-m "not prefect ..."`): the harness starts a Prefect server.
+    """
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """Start Prefect's test server once per session, with the flow heartbeat off."""

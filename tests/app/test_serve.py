@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,6 +30,7 @@ def _answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.slow  # starts a real Prefect server and the web app: about 15 s
 def test_serve_answers_on_both_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     prefect_port, web_port = _free_port(), _free_port()
     env = dict(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -536,7 +535,8 @@ def test_any_rows_are_each_accepted_or_rejected(
     assert not validation.rejections["message"].str.contains("120309-12345", regex=False).any()
 
 
-def test_75000_rows_validate_in_well_under_two_seconds() -> None:
+def test_75000_rows_are_each_accepted_or_rejected() -> None:
+    # How fast: `make bench` (phase "validate 75,000 plan rows").
     count = 75_000
     pupil = np.arange(count) // 3
     measures = np.array(["psychologist", "subject_consultation", "meals"])[np.arange(count) % 3]
@@ -555,9 +555,6 @@ def test_75000_rows_validate_in_well_under_two_seconds() -> None:
         }
     )
     rows.loc[rows.index % 50 == 0, "hours_per_month"] = "25"
-    started = time.perf_counter()
     validation = validate_plans(rows, CONFIG)
-    elapsed = time.perf_counter() - started
     assert_accounted(rows, validation)
     assert len(validation.rejections) > 0
-    assert elapsed < 2.0, f"{elapsed:.2f} s"

@@ -151,14 +151,14 @@ def test_sqlite_writers_of_one_process_queue_and_a_failed_one_frees_the_lock(
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    started = time.monotonic()
     threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert not errors
-    assert time.monotonic() - started < 10  # no writer sat out SQLite's 100 ms sleeps
+    assert not errors  # how fast (no writer sits out SQLite's 100 ms sleeps): `make bench`
+    with sessions() as session:
+        assert session.scalars(select(Region.name)).one() in {f"R{n}" for n in range(20)}
 
 
 def test_a_sqlite_writer_retries_while_another_process_writes(tmp_path: Path) -> None:
@@ -172,9 +172,8 @@ def test_a_sqlite_writer_retries_while_another_process_writes(tmp_path: Path) ->
         db.begin_immediate(mine, time.monotonic() + 0.05)
     assert mine.execute("PRAGMA busy_timeout").fetchone() == (30000,)  # back on
     threading.Timer(0.1, other.rollback).start()
-    started = time.monotonic()
-    db.begin_immediate(mine, time.monotonic() + 5)
-    assert time.monotonic() - started < 1
+    db.begin_immediate(mine, time.monotonic() + 5)  # how soon after the release: `make bench`
+    assert mine.in_transaction
     mine.execute("INSERT INTO t VALUES (1)")
     mine.commit()
     other.close()
