@@ -176,7 +176,6 @@ _INSERT_DECISION = (
     .columns(_decision.c.id)
 )
 _AUDIT = insert(_audit)
-_MOVE = update(_plan).where(_plan.c.id == bindparam("b_plan")).values(status=bindparam("to"))
 _ABOUT = (
     select(
         School.code,
@@ -328,8 +327,7 @@ def _insert_decision(session: Session, values: dict[str, Any]) -> int | None:
 
 
 def _move(session: Session, step: _Step, target: PlanStatus) -> str:
-    lifecycle.check_moves([step.plan_status], target)  # as `lifecycle.move` would
-    session.execute(_MOVE, {"b_plan": step.plan_id, "to": target.value})
+    lifecycle.move_one(session, step.plan_id, step.plan_status, target)
     return target.value
 
 

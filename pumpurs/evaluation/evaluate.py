@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from pumpurs.clock import utcnow
@@ -346,24 +346,14 @@ def _target(continue_plan: bool) -> PlanStatus:
 
 
 def _move(session: Session, results: pd.DataFrame, earlier: dict[int, dict[str, Any]]) -> None:
-    """Move the plans on, checked by the lifecycle: approved → evaluated → continued | closed
-    for first evaluations; a corrected plan (in `earlier`) from its status to the new answer's."""
-    if results.empty:
-        return
-    plan_ids = results["plan_id"].astype(int).tolist()
-    current = dict(
-        session.execute(select(Plan.id, Plan.status).where(Plan.id.in_(plan_ids))).tuples().all()
-    )
-    first = [p for p in plan_ids if p not in earlier]
-    lifecycle.check_moves([current[p] for p in first], PlanStatus.EVALUATED)
+    """Move the plans on through the lifecycle: approved → evaluated → continued | closed for
+    first evaluations; a corrected plan (in `earlier`) from its status to the new answer's."""
     for target, chosen in ((PlanStatus.CONTINUED, True), (PlanStatus.CLOSED, False)):
         ids = results.loc[results["continue"].eq(chosen), "plan_id"].astype(int).tolist()
-        moving = [i for i in ids if i not in earlier or current[i] != target]
-        if not moving:
-            continue
-        was = [PlanStatus.EVALUATED if i not in earlier else current[i] for i in moving]
-        lifecycle.check_moves(was, target)
-        session.execute(update(Plan), [{"id": i, "status": target} for i in moving])
+        first = [i for i in ids if i not in earlier]
+        lifecycle.move_many(session, first, target, via=[PlanStatus.EVALUATED])
+        corrected = [i for i in ids if i in earlier and earlier[i]["status"] != target]
+        lifecycle.move_many(session, corrected, target)
 
 
 def _float(value: Any) -> float | None:
