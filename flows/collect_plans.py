@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, RunCounts, finish_run, text
 from tasks.intake import collect_plan_files
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -18,14 +17,15 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
 
 
 @flow(name="collect-plans", description="Nolasa skolu iesniegtos plānu failus un pārbauda rindas.")
-def collect_plans(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
     """Collect the semester's new plan files (the calendar's current semester if none given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.COLLECT))
+    stored = prepare(semester, Phase.COLLECT)
+    code = stored.code
     title = text("dashboard.collect.title", code=code.code)
     progress = Progress("collect", code, title)
     report = collect_plan_files(code.code, progress)
     mail = send_mail()
-    counts = {"semester": code.code, **{k: report[k] for k in COUNTS}}
+    counts: RunCounts = {"semester": code.code, **{k: report[k] for k in COUNTS}}
     return finish_run(
         "collect",
         code,

@@ -4,14 +4,13 @@ on, store the figures, and remind schools whose evaluations are missing."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, RunCounts, finish_run, text
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
 COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
@@ -24,9 +23,10 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
     description="Nolasa skolu izvērtējuma failus, aprēķina plānu izpildi un atgādina par "
     "trūkstošajiem izvērtējumiem.",
 )
-def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
     """Evaluate the semester (the latest one that has ended if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.EVALUATE))
+    stored = prepare(semester, Phase.EVALUATE)
+    code = stored.code
     title = text("dashboard.evaluate.title", code=code.code)
     progress = Progress("evaluate", code, title)
     report = evaluate_files(code.code, progress)
@@ -36,7 +36,7 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, An
     progress.update(80)
     mail = send_mail()
     progress.update(100)
-    counts = {
+    counts: RunCounts = {
         "semester": code.code,
         **{k: report[k] for k in COUNTS},
         "figures_changed": figures["figures_changed"],

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
-from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from pumpurs.semester import SemesterParameter
+from tasks.common import prepare_opening, send_mail
+from tasks.dashboard import Progress, RunCounts, finish_run, text
 from tasks.opening import open_semester_records, queue_semester_invitations
 
 
 @flow(name="open-semester", description="Atver semestri un izsūta uzaicinājumus skolām.")
-def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
     """Open the semester (the calendar's current one if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.OPEN))
+    code = prepare_opening(semester)
     progress = Progress("open-semester", code, text("dashboard.open.progress", code=code.code))
     opened = open_semester_records(code.code)
     progress.update(30)
@@ -25,7 +23,7 @@ def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
     progress.update(60)
     mail = send_mail()
     progress.update(100)
-    counts = {
+    counts: RunCounts = {
         "semester": code.code,
         "semester_created": opened["semester_created"],
         "plans_carried": opened["plans_carried"],

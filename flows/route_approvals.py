@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.approvals import approval_overview, ensure_approval_steps, queue_approval_mail
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, text
+from tasks.dashboard import Progress, RunCounts, finish_run, text
 
 
 @flow(
     name="route-approvals",
     description="Nosūta apstiprinātājiem jauno plānu apkopojumus, atgādinājumus un eskalācijas.",
 )
-def route_approvals(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
     """Route the plans awaiting a decision (the calendar's current semester if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.ROUTE))
+    stored = prepare(semester, Phase.ROUTE)
+    code = stored.code
     title = text("dashboard.route.title", code=code.code)
     progress = Progress("route-approvals", code, title)
     steps = ensure_approval_steps(code.code)
@@ -31,7 +31,7 @@ def route_approvals(semester: SemesterParameter | None = None) -> dict[str, Any]
     progress.update(80)
     overview = approval_overview(code.code)
     progress.update(100)
-    counts: dict[str, Any] = {
+    counts: RunCounts = {
         "semester": code.code,
         "steps_created": steps["created"],
         "steps_superseded": steps["superseded"],

@@ -4,7 +4,6 @@ manager with the semester's figures and charts; the run's artifacts are the mana
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -12,9 +11,9 @@ from prefect.runtime import flow_run
 from pumpurs.calendar import Phase
 from pumpurs.clock import utcnow
 from pumpurs.markdown import markdown_images
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, publish_markdown, text
+from tasks.dashboard import Progress, RunCounts, finish_run, publish_markdown, text
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
@@ -25,11 +24,10 @@ LEVELS = ("school", "region", "nation")
     name="send-summaries",
     description="Nosūta semestra kopsavilkumus skolām, reģioniem un programmas vadībai.",
 )
-def send_summaries(
-    semester: SemesterParameter | None = None, force: bool = False
-) -> dict[str, Any]:
+def send_summaries(semester: SemesterParameter | None = None, force: bool = False) -> RunCounts:
     """Send each summary once, or again if forced (default: the latest evaluated semester)."""
-    code = SemesterCode.parse(prepare(semester, Phase.SUMMARIES))
+    stored = prepare(semester, Phase.SUMMARIES)
+    code = stored.code
     title = text("dashboard.summaries.title", code=code.code)
     progress = Progress("summaries", code, title)
     figures = refresh_semester_figures(code.code)
@@ -43,7 +41,7 @@ def send_summaries(
                      text("dashboard.summaries.charts", title=title))  # fmt: skip
     mail = send_mail()
     progress.update(100)
-    counts: dict[str, Any] = {
+    counts: RunCounts = {
         "semester": code.code,
         "figures_changed": figures["figures_changed"],
         **{f"summaries_{level}": report["queued"][level] for level in LEVELS},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,6 +49,30 @@ def sync_reference(session: Session, config: Config) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class StoredSemester:
+    """A semester that is in the store, as runs pass it on: its code, row id and dates."""
+
+    code: SemesterCode
+    id: int
+    starts_on: dt.date
+    submission_deadline: dt.date
+    ends_on: dt.date
+    evaluation_deadline: dt.date
+
+    @classmethod
+    def of(cls, row: Semester) -> StoredSemester:
+        """Return the stored semester row as a value that needs no session."""
+        return cls(
+            code=SemesterCode.parse(row.code),
+            id=row.id,
+            starts_on=row.starts_on,
+            submission_deadline=row.submission_deadline,
+            ends_on=row.ends_on,
+            evaluation_deadline=row.evaluation_deadline,
+        )
+
+
 def find_semester(session: Session, semester: SemesterCode) -> Semester | None:
     """Return the stored semester, or None if it was never opened."""
     return session.scalars(select(Semester).where(Semester.code == semester.code)).one_or_none()
@@ -57,6 +84,11 @@ def require_semester(session: Session, semester: SemesterCode) -> Semester:
     if found is None:
         raise UserError("error.unknown_semester", code=semester.code)
     return found
+
+
+def stored_semester(session: Session, semester: SemesterCode) -> StoredSemester:
+    """Return the stored semester as a value, or raise a UserError telling to open it first."""
+    return StoredSemester.of(require_semester(session, semester))
 
 
 def ensure_semester(
