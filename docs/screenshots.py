@@ -45,8 +45,8 @@ REASON = "Precizējiet plāna mērķi: tam jābūt izmērāmam līdz semestra be
 def run_semester(ctx: Context) -> None:
     """Open the semester, collect the schools' files, route the plans; send every email."""
     with ctx.sessions.begin() as session:
-        open_records(session, ctx.config, SEMESTER)
-        queue_invitations(session, ctx.config, ctx.settings, SEMESTER)
+        semester = open_records(session, ctx.config, SEMESTER).semester
+        queue_invitations(session, ctx.config, ctx.settings, semester)
         collect(session, ctx.config, ctx.settings, SEMESTER)
         ensure_steps(session, ctx.config, semester_id=require_semester(session, SEMESTER).id)
         queue_route_mail(session, ctx.config, ctx.settings, SEMESTER)

@@ -17,16 +17,16 @@ def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
     """Open the semester (the calendar's current one if none is given)."""
     code = prepare_opening(semester)
     progress = Progress("open-semester", code, text("dashboard.open.progress", code=code.code))
-    opened = open_semester_records(code.code)
+    opened = open_semester_records(code)
     progress.update(30)
-    invitations = queue_semester_invitations(code.code)
+    invitations = queue_semester_invitations(opened.semester)
     progress.update(60)
     mail = send_mail()
     progress.update(100)
     counts: RunCounts = {
         "semester": code.code,
-        "semester_created": opened["semester_created"],
-        "plans_carried": opened["plans_carried"],
+        "semester_created": opened.semester_created,
+        "plans_carried": opened.plans_carried,
         "invitations_queued": invitations,
     }
     title = text("dashboard.open.title", code=code.code)
