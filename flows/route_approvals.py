@@ -23,24 +23,24 @@ def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
     code = stored.code
     title = text("dashboard.route.title", code=code.code)
     progress = Progress("route-approvals", code, title)
-    steps = ensure_approval_steps(code.code)
+    steps = ensure_approval_steps(stored)
     progress.update(25)
-    routed = queue_approval_mail(code.code)
+    routed = queue_approval_mail(stored)
     progress.update(50)
     mail = send_mail()
     progress.update(80)
-    overview = approval_overview(code.code)
+    overview = approval_overview(stored)
     progress.update(100)
     counts: RunCounts = {
         "semester": code.code,
-        "steps_created": steps["created"],
-        "steps_superseded": steps["superseded"],
-        **{k: v for k, v in routed.items() if not k.endswith("_rows")},
-        "pending": sum(row["pending"] for row in overview["pending-by-region"]),
-        "decided_today": len(overview["decided-today"]),
+        "steps_created": steps.created,
+        "steps_superseded": steps.superseded,
+        **routed.counts(),
+        "pending": overview.pending,
+        "decided_today": len(overview.decided_today),
     }
-    tables = {**overview, "reminders-sent": routed["reminder_rows"],
-              "escalations-sent": routed["escalation_rows"]}  # fmt: skip
+    tables = {**overview.tables(), "reminders-sent": routed.reminder_rows,
+              "escalations-sent": routed.escalation_rows}  # fmt: skip
     return finish_run("route-approvals", code, title, counts, mail, tables=tables)
 
 
