@@ -46,7 +46,7 @@ def run_semester(ctx: Context) -> None:
     with ctx.sessions.begin() as session:
         semester = open_records(session, ctx.config, SEMESTER).semester
         queue_invitations(session, ctx.config, ctx.settings, semester)
-        collect(session, ctx.config, ctx.settings, SEMESTER)
+        collect(session, ctx.config, ctx.settings, semester)
         ensure_steps(session, ctx.config, semester_id=semester.id)
         queue_route_mail(session, ctx.config, ctx.settings, semester)
     deliver(ctx.sessions, ctx.settings)

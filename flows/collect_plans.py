@@ -12,9 +12,6 @@ from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, RunCounts, finish_run, text
 from tasks.intake import collect_plan_files
 
-COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
-          "plans_new", "plans_revised", "plans_unchanged", "reports_queued")  # fmt: skip
-
 
 @flow(name="collect-plans", description="Nolasa skolu iesniegtos plānu failus un pārbauda rindas.")
 def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
@@ -23,17 +20,17 @@ def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
     code = stored.code
     title = text("dashboard.collect.title", code=code.code)
     progress = Progress("collect", code, title)
-    report = collect_plan_files(code.code, progress)
+    report = collect_plan_files(stored, progress)
     mail = send_mail()
-    counts: RunCounts = {"semester": code.code, **{k: report[k] for k in COUNTS}}
+    counts: RunCounts = {"semester": code.code, **report.counts()}
     return finish_run(
         "collect",
         code,
         title,
         counts,
         mail,
-        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]],
-        tables={"schools": report["schools"], "file-problems": report["file_problems"]},
+        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems],
+        tables={"schools": report.schools, "file-problems": report.file_problems},
     )
 
 

@@ -13,10 +13,6 @@ from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, RunCounts, finish_run, text
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
 
-COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
-          "plans_evaluated", "plans_corrected", "plans_unchanged", "plans_continued",
-          "plans_closed", "reports_queued")  # fmt: skip
-
 
 @flow(
     name="evaluate-semester",
@@ -29,26 +25,26 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
     code = stored.code
     title = text("dashboard.evaluate.title", code=code.code)
     progress = Progress("evaluate", code, title)
-    report = evaluate_files(code.code, progress)
-    figures = refresh_semester_figures(code.code)
+    report = evaluate_files(stored, progress)
+    figures = refresh_semester_figures(stored)
     progress.update(70)
-    missing = remind_missing_evaluations(code.code)
+    missing = remind_missing_evaluations(stored)
     progress.update(80)
     mail = send_mail()
     progress.update(100)
     counts: RunCounts = {
         "semester": code.code,
-        **{k: report[k] for k in COUNTS},
-        "figures_changed": figures["figures_changed"],
-        "plans_missing": missing["plans_missing"],
-        "schools_missing": missing["schools_missing"],
-        "reminders_queued": missing["reminders_queued"],
+        **report.counts(),
+        "figures_changed": figures.changed,
+        "plans_missing": missing.plans_missing,
+        "schools_missing": missing.schools_missing,
+        "reminders_queued": missing.reminders_queued,
     }
-    notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
-    if missing["plans_missing"] and not missing["overdue"]:
+    notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems]
+    if missing.plans_missing and not missing.overdue:
         notes.append(text("dashboard.evaluate.not_overdue"))
-    tables = {"schools": report["schools"], "missing-evaluations": missing["table"],
-              "flags": figures["flags"], "file-problems": report["file_problems"]}  # fmt: skip
+    tables = {"schools": report.schools, "missing-evaluations": missing.table,
+              "flags": figures.flags, "file-problems": report.file_problems}  # fmt: skip
     return finish_run("evaluate", code, title, counts, mail, notes, tables)
 
 

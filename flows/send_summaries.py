@@ -30,7 +30,7 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
     code = stored.code
     title = text("dashboard.summaries.title", code=code.code)
     progress = Progress("summaries", code, title)
-    figures = refresh_semester_figures(code.code)
+    figures = refresh_semester_figures(stored)
     progress.update(20)
     suffix = f"forced-{flow_run.id or utcnow().strftime('%Y%m%dT%H%M%S')}" if force else None
     report = queue_semester_summaries(code.code, suffix, progress)
@@ -43,7 +43,7 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
     progress.update(100)
     counts: RunCounts = {
         "semester": code.code,
-        "figures_changed": figures["figures_changed"],
+        "figures_changed": figures.changed,
         **{f"summaries_{level}": report["queued"][level] for level in LEVELS},
         "summaries_sent_before": report["sent_before"],
     }

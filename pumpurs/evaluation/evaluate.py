@@ -34,7 +34,6 @@ from pumpurs.intake import validate_evaluations
 from pumpurs.intake.batch import EVALUATIONS, IntakeReport, account, read_inbox, school_table
 from pumpurs.intake.report import queue_reports
 from pumpurs.privacy import mask
-from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store import lifecycle
 from pumpurs.store.models import (
@@ -45,10 +44,9 @@ from pumpurs.store.models import (
     PlanStatus,
     Pupil,
     School,
-    Semester,
 )
 from pumpurs.store.plans import current_rows
-from pumpurs.store.reference import require_semester
+from pumpurs.store.reference import StoredSemester
 
 PLAN_COLUMNS = ["plan_id", "school_code", "pupil_ref", "status", "evaluated", "carried"]
 PLANNED_COLUMNS = ["plan_id", "measure", "subject", "provider_ref", "hours_per_month",
@@ -58,33 +56,31 @@ CORRECTED = "evaluation.corrected"  # the audit log's action for a replaced eval
 NEW, CORRECTION, UNCHANGED = "new", "corrected", "unchanged"  # results' "change"
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvaluationReport(IntakeReport):
     """`plans_evaluated`: evaluations stored by this run, first ones and corrections alike
     (continued + closed); `plans_corrected`: those that replaced an earlier evaluation;
     `plans_unchanged`: plans sent again with the values already stored (nothing written)."""
 
     plans_evaluated: int = 0
-    plans_continued: int = 0
-    plans_closed: int = 0
     plans_corrected: int = 0
     plans_unchanged: int = 0
+    plans_continued: int = 0
+    plans_closed: int = 0
 
 
 def evaluate(
     session: Session,
     config: Config,
     settings: Settings,
-    code: SemesterCode,
+    semester: StoredSemester,
     on_progress: Callable[[float], None] = lambda _: None,
 ) -> EvaluationReport:
     """Evaluate the plans of every new evaluation file of the semester."""
     language = str(settings.language)
-    semester = require_semester(session, code)
-    batch = read_inbox(session, config, settings, semester, code, EVALUATIONS)
-    report = EvaluationReport(files=len(batch.files), skipped=batch.skipped)
+    batch = read_inbox(session, config, settings, semester, EVALUATIONS)
     if not batch.files:
-        return report
+        return EvaluationReport(skipped=batch.skipped)
     on_progress(20)
     validation = validate_evaluations(batch.rows, config, language)
     plans = semester_plans(session, semester.id)
@@ -103,25 +99,32 @@ def evaluate(
     results = store_evaluations(session, config, semester, matched.rows, planned,
                                 batch.submission_ids)  # fmt: skip
     stored = results[results["change"].ne(UNCHANGED)]
-    report.unreadable = batch.unreadable
-    report.rows_read, report.rows_accepted, report.rows_rejected = (
-        counted.read, counted.accepted, counted.rejected)  # fmt: skip
-    report.plans_evaluated = len(stored)
-    report.plans_continued = int(stored["continue"].sum()) if len(stored) else 0
-    report.plans_closed = report.plans_evaluated - report.plans_continued
-    report.plans_corrected = int(stored["change"].eq(CORRECTION).sum())
-    report.plans_unchanged = len(results) - len(stored)
-    report.file_problems = batch.file_problems(language)
+    continued = int(stored["continue"].sum()) if len(stored) else 0
     per_school = _plans_per_school(session, semester.id, results, plans, batch.schools())
-    report.schools = school_table(batch, counted, {
+    schools = school_table(batch, counted, {
         school: {f"plans_{k}": v for k, v in counts.items()}
         for school, counts in per_school.items()
     })  # fmt: skip
-    report.reports_queued = queue_reports(
-        session, config, language, code, batch, counted, rejections, per_school
+    queued = queue_reports(
+        session, config, language, semester.code, batch, counted, rejections, per_school
     )
     on_progress(100)
-    return report
+    return EvaluationReport(
+        files=len(batch.files),
+        skipped=batch.skipped,
+        unreadable=batch.unreadable,
+        rows_read=counted.read,
+        rows_accepted=counted.accepted,
+        rows_rejected=counted.rejected,
+        plans_evaluated=len(stored),
+        plans_corrected=int(stored["change"].eq(CORRECTION).sum()),
+        plans_unchanged=len(results) - len(stored),
+        plans_continued=continued,
+        plans_closed=len(stored) - continued,
+        reports_queued=queued,
+        schools=schools,
+        file_problems=batch.file_problems(language),
+    )
 
 
 def semester_plans(session: Session, semester_id: int) -> pd.DataFrame:
@@ -166,7 +169,7 @@ def planned_measures(session: Session, plan_ids: Sequence[int]) -> pd.DataFrame:
 def store_evaluations(
     session: Session,
     config: Config,
-    semester: Semester,
+    semester: StoredSemester,
     rows: pd.DataFrame,
     planned: pd.DataFrame,
     submission_ids: pd.Series,
@@ -283,7 +286,7 @@ def _same(old: dict[str, Any], new: dict[str, Any], measures: list[dict[str, Any
 def _audit(
     session: Session,
     config: Config,
-    semester: Semester,
+    semester: StoredSemester,
     corrected: Sequence[int],
     earlier: dict[int, dict[str, Any]],
     new_rows: dict[int, dict[str, Any]],
@@ -308,7 +311,7 @@ def _audit(
             "entity": "plan",
             "entity_id": plan_id,
             "details": {
-                "semester": semester.code,
+                "semester": semester.code.code,
                 "school": code,
                 "submission": {"old": old["submission_id"], "new": new["submission_id"]},
                 "status": {"old": str(old["status"]), "new": str(_target(new["continue_plan"]))},

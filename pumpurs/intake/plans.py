@@ -23,9 +23,9 @@ from pumpurs.store.models import (
     PlanStatus,
     Pupil,
     School,
-    Semester,
 )
 from pumpurs.store.plans import current_rows
+from pumpurs.store.reference import StoredSemester
 
 PLAN_KEY = ["school_code", "pupil_ref"]
 # Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
@@ -88,7 +88,7 @@ def _pupil_ids(session: Session, plans: pd.DataFrame) -> pd.Series:
 
 
 def store_plans(
-    session: Session, semester: Semester, accepted: pd.DataFrame, submission_ids: pd.Series
+    session: Session, semester: StoredSemester, accepted: pd.DataFrame, submission_ids: pd.Series
 ) -> Stored:
     """Store the accepted rows of a batch; `submission_ids` maps each row's file to its id."""
     if accepted.empty:
