@@ -33,10 +33,10 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
     figures = refresh_semester_figures(stored)
     progress.update(20)
     suffix = f"forced-{flow_run.id or utcnow().strftime('%Y%m%dT%H%M%S')}" if force else None
-    report = queue_semester_summaries(code.code, suffix, progress)
-    charts = [(chart["title"], chart["png"]) for chart in report["charts"]]
+    report = queue_semester_summaries(stored, suffix, progress)
+    charts = [(chart.title, chart.png) for chart in report.charts]
     figures_title = text("dashboard.summaries.figures", code=code.code)
-    markdown = markdown_images(figures_title, report["headline"], charts)
+    markdown = markdown_images(figures_title, report.headline, charts)
     publish_markdown("summaries", code, "charts", markdown,
                      text("dashboard.summaries.charts", title=title))  # fmt: skip
     mail = send_mail()
@@ -44,18 +44,18 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
     counts: RunCounts = {
         "semester": code.code,
         "figures_changed": figures.changed,
-        **{f"summaries_{level}": report["queued"][level] for level in LEVELS},
-        "summaries_sent_before": report["sent_before"],
+        **{f"summaries_{level}": report.queued[level] for level in LEVELS},
+        "summaries_sent_before": report.sent_before,
     }
     notes = [
-        *report["headline"],
-        text("dashboard.summaries.previous", previous=report["previous"])
-        if report["previous"]
+        *report.headline,
+        text("dashboard.summaries.previous", previous=report.previous)
+        if report.previous
         else text("dashboard.summaries.no_previous"),
         *([text("dashboard.summaries.forced")] if force else []),
-        *(text("dashboard.summaries.no_recipient", unit=u) for u in report["without_recipient"]),
+        *(text("dashboard.summaries.no_recipient", unit=u) for u in report.without_recipient),
     ]
-    tables = {"regions": report["regions"], "schools": report["schools"]}
+    tables = {"regions": report.regions, "schools": report.schools}
     return finish_run("summaries", code, title, counts, mail, notes, tables)
 
 

@@ -73,7 +73,8 @@ def two_regions(ctx: Context) -> None:
 
 def queue(ctx: Context, suffix: str | None = None, language: str = "lv") -> dict[str, int]:
     with ctx.sessions.begin() as session:
-        report = queue_summaries(session, ctx.config, language, SEMESTER, TODAY, suffix)
+        semester = stored_semester(session, SEMESTER)
+        report = queue_summaries(session, ctx.config, language, semester, TODAY, suffix)
     return {**report.queued, "before": report.sent_before}
 
 
@@ -182,7 +183,8 @@ def test_a_unit_without_anybody_to_tell_is_reported(settings: Settings, tmp_path
         ctx = load_context(local)
         two_regions(ctx)
         with ctx.sessions.begin() as session:
-            report = queue_summaries(session, ctx.config, "lv", SEMESTER, TODAY)
+            semester = stored_semester(session, SEMESTER)
+            report = queue_summaries(session, ctx.config, "lv", semester, TODAY)
     assert (report.queued, report.without_recipient) == (
         {"school": 3, "region": 2, "nation": 0},
         ["nation LV"],
