@@ -27,7 +27,7 @@ def open_records(session: Session, config: Config, code: SemesterCode) -> Opened
     semester, created = ensure_semester(session, config, code)
     previous = find_semester(session, code.previous())
     if previous is None:
-        return Opened(StoredSemester.of(semester), created, 0)
+        return Opened(StoredSemester.of(semester, code), created, 0)
     already = set(session.scalars(select(Plan.pupil_id).where(Plan.semester_id == semester.id)))
     carried = 0
     continuing = session.scalars(
@@ -39,7 +39,7 @@ def open_records(session: Session, config: Config, code: SemesterCode) -> Opened
         session.add(_draft_from(old, semester, config, new_school_year=code.term == 1))
         carried += 1
     session.flush()
-    return Opened(StoredSemester.of(semester), created, carried)
+    return Opened(StoredSemester.of(semester, code), created, carried)
 
 
 def _draft_from(old: Plan, semester: Semester, config: Config, new_school_year: bool) -> Plan:

@@ -61,10 +61,11 @@ class StoredSemester:
     evaluation_deadline: dt.date
 
     @classmethod
-    def of(cls, row: Semester) -> StoredSemester:
-        """Return the stored semester row as a value that needs no session."""
+    def of(cls, row: Semester, code: SemesterCode | None = None) -> StoredSemester:
+        """Return the stored semester row as a value that needs no session (`code`: the row's
+        code when the caller has it parsed already)."""
         return cls(
-            code=SemesterCode.parse(row.code),
+            code=code if code is not None else SemesterCode.parse(row.code),
             id=row.id,
             starts_on=row.starts_on,
             submission_deadline=row.submission_deadline,
@@ -88,7 +89,7 @@ def require_semester(session: Session, semester: SemesterCode) -> Semester:
 
 def stored_semester(session: Session, semester: SemesterCode) -> StoredSemester:
     """Return the stored semester as a value, or raise a UserError telling to open it first."""
-    return StoredSemester.of(require_semester(session, semester))
+    return StoredSemester.of(require_semester(session, semester), semester)
 
 
 def ensure_semester(
