@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +38,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readab
 SemesterArg = Annotated[str, typer.Argument(help="Semester code, e.g. 2026/2027-1.")]
 
 
-def _emit(result: dict[str, Any], as_json: bool) -> None:
+def _emit(result: Mapping[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, default=str, sort_keys=True))
         return
