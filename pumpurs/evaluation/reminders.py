@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pumpurs.columns import EVALUATION_COLUMNS
 from pumpurs.config import Config
-from pumpurs.evaluation.evaluate import planned_measures, semester_plans
+from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.i18n.templates import render_email
 from pumpurs.i18n.texts import translate
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many

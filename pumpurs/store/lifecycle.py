@@ -35,7 +35,7 @@ ALLOWED: dict[PlanStatus | None, frozenset[PlanStatus]] = {
     S.APPROVED: frozenset({S.EVALUATED}),
     S.EVALUATED: frozenset({S.CONTINUED, S.CLOSED}),
     # A school's corrected evaluation file replaces the evaluation, and the plan follows its
-    # new "continue" answer. Only `pumpurs.evaluation.evaluate` makes these moves, and only while no
+    # new "continue" answer. Only `pumpurs.evaluation.store` makes these moves, and only while no
     # plan of a later semester has been carried over from this one (checked there, since a
     # status alone cannot tell): after that, continued and closed are final.
     S.CONTINUED: frozenset({S.CLOSED}),

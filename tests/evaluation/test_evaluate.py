@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, func, select, update
 
 from pumpurs.evaluation.evaluate import EvaluationReport, evaluate
@@ -34,12 +32,6 @@ from pumpurs.summaries.store import read_figures, refresh_figures
 from tests.evaluation.factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    with use_settings(settings):
-        yield load_context(settings)
 
 
 def run(ctx: Context) -> EvaluationReport:
