@@ -48,7 +48,8 @@ class IntakeReport:
     def counts(self) -> dict[str, int]:
         """Return the counts (everything but the tables) as a run shows them: the files' and
         rows', the plans' (of the subclass), then the reports queued."""
-        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.type == "int"}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        counts = {name: value for name, value in values.items() if isinstance(value, int)}
         counts["reports_queued"] = counts.pop("reports_queued")
         return counts
 

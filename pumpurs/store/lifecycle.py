@@ -106,8 +106,8 @@ def move_many(
     """Move these plans to `target`, through the statuses `via` (which are not written).
 
     One UPDATE per few thousand plans, touching only plans whose status may go there; if any
-    may not, raise IllegalTransition (the caller's transaction then keeps nothing). Return how
-    many plans moved.
+    may not, raise IllegalTransition (the caller's transaction, rolled back, keeps nothing).
+    Return how many plans moved.
     """
     ids = sorted(set(plan_ids))
     sources = _sources(target, via)
