@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bench.measure import Phase, Sample, task_runs_of, timed
 
@@ -199,12 +199,10 @@ def approve_the_rest(settings: Any) -> None:
     """Approve the plans nobody decided in the load test, so evaluation sees a full semester."""
     from pumpurs.store import lifecycle
     from pumpurs.store.context import context
-    from pumpurs.store.models import Plan, PlanStatus
+    from pumpurs.store.models import PlanStatus
 
     with context().sessions.begin() as session:
-        lifecycle.check_moves([PlanStatus.SUBMITTED], PlanStatus.APPROVED)
-        session.execute(update(Plan).where(Plan.status == PlanStatus.SUBMITTED)
-                        .values(status=PlanStatus.APPROVED))  # fmt: skip
+        lifecycle.move_all(session, PlanStatus.SUBMITTED, PlanStatus.APPROVED)
 
 
 def mail_phase(work: Path, count: int, phase: Phase) -> None:

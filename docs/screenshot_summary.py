@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from sqlalchemy import update
 
 from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
@@ -26,9 +25,10 @@ from pumpurs.intake.collect import collect
 from pumpurs.mail.outbox import Attachment
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
+from pumpurs.store import lifecycle
 from pumpurs.store.context import Context, load_context, use_settings
-from pumpurs.store.models import Plan, PlanStatus
-from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.store.models import PlanStatus
+from pumpurs.store.reference import StoredSemester, ensure_semester, require_semester
 from pumpurs.summaries.compose import preview_summary
 from pumpurs.summaries.store import read_figures, refresh_figures
 
@@ -41,14 +41,12 @@ TODAY = dt.date(2027, 1, 20)
 def load_semester(ctx: Context, code: SemesterCode) -> None:
     """Collect the semester's plan files, approve every plan, evaluate and store the figures."""
     with ctx.sessions.begin() as session:
-        semester, _ = ensure_semester(session, ctx.config, code)
-        collect(session, ctx.config, ctx.settings, code)
-        session.execute(
-            update(Plan)
-            .where(Plan.semester_id == semester.id, Plan.status == PlanStatus.SUBMITTED)
-            .values(status=PlanStatus.APPROVED)
+        semester = StoredSemester.of(ensure_semester(session, ctx.config, code)[0])
+        collect(session, ctx.config, ctx.settings, semester)
+        lifecycle.move_all(
+            session, PlanStatus.SUBMITTED, PlanStatus.APPROVED, semester_id=semester.id
         )
-        evaluate(session, ctx.config, ctx.settings, code)
+        evaluate(session, ctx.config, ctx.settings, semester)
         refresh_figures(session, ctx.config, semester)
 
 

@@ -32,7 +32,6 @@ from pumpurs.opening.invitations import queue_invitations
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
-from pumpurs.store.reference import require_semester
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -45,11 +44,11 @@ REASON = "Precizējiet plāna mērķi: tam jābūt izmērāmam līdz semestra be
 def run_semester(ctx: Context) -> None:
     """Open the semester, collect the schools' files, route the plans; send every email."""
     with ctx.sessions.begin() as session:
-        open_records(session, ctx.config, SEMESTER)
-        queue_invitations(session, ctx.config, ctx.settings, SEMESTER)
-        collect(session, ctx.config, ctx.settings, SEMESTER)
-        ensure_steps(session, ctx.config, semester_id=require_semester(session, SEMESTER).id)
-        queue_route_mail(session, ctx.config, ctx.settings, SEMESTER)
+        semester = open_records(session, ctx.config, SEMESTER).semester
+        queue_invitations(session, ctx.config, ctx.settings, semester)
+        collect(session, ctx.config, ctx.settings, semester)
+        ensure_steps(session, ctx.config, semester_id=semester.id)
+        queue_route_mail(session, ctx.config, ctx.settings, semester)
     deliver(ctx.sessions, ctx.settings)
 
 

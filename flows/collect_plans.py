@@ -3,37 +3,34 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, run_texts
+from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
 from tasks.intake import collect_plan_files
-
-COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
-          "plans_new", "plans_revised", "plans_unchanged", "reports_queued")  # fmt: skip
 
 
 @flow(name="collect-plans", description="Nolasa skolu iesniegtos plānu failus un pārbauda rindas.")
-def collect_plans(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
     """Collect the semester's new plan files (the calendar's current semester if none given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.COLLECT))
+    stored = prepare(semester, Phase.COLLECT)
+    code = stored.code
     title = run_texts().gettext("Plan files of %(code)s", code=code.code)
     progress = Progress("collect", code, title)
-    report = collect_plan_files(code.code, progress)
+    report = collect_plan_files(stored, progress)
     mail = send_mail()
-    counts = {"semester": code.code, **{k: report[k] for k in COUNTS}}
+    counts: RunCounts = {"semester": code.code, **report.counts()}
     return finish_run(
         "collect",
         code,
         title,
         counts,
         mail,
-        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]],
-        tables={"schools": report["schools"], "file-problems": report["file_problems"]},
+        notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems],
+        tables={"schools": report.schools, "file-problems": report.file_problems},
     )
 
 

@@ -4,19 +4,14 @@ on, store the figures, and remind schools whose evaluations are missing."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, run_texts
+from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
 from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_missing_evaluations
-
-COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_rejected",
-          "plans_evaluated", "plans_corrected", "plans_unchanged", "plans_continued",
-          "plans_closed", "reports_queued")  # fmt: skip
 
 
 @flow(
@@ -24,34 +19,35 @@ COUNTS = ("files", "skipped", "unreadable", "rows_read", "rows_accepted", "rows_
     description="Nolasa skolu izvērtējuma failus, aprēķina plānu izpildi un atgādina par "
     "trūkstošajiem izvērtējumiem.",
 )
-def evaluate_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
     """Evaluate the semester (the latest one that has ended if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.EVALUATE))
+    stored = prepare(semester, Phase.EVALUATE)
+    code = stored.code
     t = run_texts()
     title = t.gettext("Evaluation of semester %(code)s", code=code.code)
     progress = Progress("evaluate", code, title)
-    report = evaluate_files(code.code, progress)
-    figures = refresh_semester_figures(code.code)
+    report = evaluate_files(stored, progress)
+    figures = refresh_semester_figures(stored)
     progress.update(70)
-    missing = remind_missing_evaluations(code.code)
+    missing = remind_missing_evaluations(stored)
     progress.update(80)
     mail = send_mail()
     progress.update(100)
-    counts = {
+    counts: RunCounts = {
         "semester": code.code,
-        **{k: report[k] for k in COUNTS},
-        "figures_changed": figures["figures_changed"],
-        "plans_missing": missing["plans_missing"],
-        "schools_missing": missing["schools_missing"],
-        "reminders_queued": missing["reminders_queued"],
+        **report.counts(),
+        "figures_changed": figures.changed,
+        "plans_missing": missing.plans_missing,
+        "schools_missing": missing.schools_missing,
+        "reminders_queued": missing.reminders_queued,
     }
-    notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report["file_problems"]]
-    if missing["plans_missing"] and not missing["overdue"]:
+    notes = [f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems]
+    if missing.plans_missing and not missing.overdue:
         notes.append(
             t.gettext("The evaluation deadline has not passed yet: no reminders are sent.")
         )
-    tables = {"schools": report["schools"], "missing-evaluations": missing["table"],
-              "flags": figures["flags"], "file-problems": report["file_problems"]}  # fmt: skip
+    tables = {"schools": report.schools, "missing-evaluations": missing.table,
+              "flags": figures.flags, "file-problems": report.file_problems}  # fmt: skip
     return finish_run("evaluate", code, title, counts, mail, notes, tables)
 
 

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
-from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
-from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, run_texts
+from pumpurs.semester import SemesterParameter
+from tasks.common import prepare_opening, send_mail
+from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
 from tasks.opening import open_semester_records, queue_semester_invitations
 
 
 @flow(name="open-semester", description="Atver semestri un izsūta uzaicinājumus skolām.")
-def open_semester(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
     """Open the semester (the calendar's current one if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.OPEN))
+    code = prepare_opening(semester)
     t = run_texts()
     progress = Progress(
         "open-semester", code, t.gettext("Opening semester %(code)s", code=code.code)
     )
-    opened = open_semester_records(code.code)
+    opened = open_semester_records(code)
     progress.update(30)
-    invitations = queue_semester_invitations(code.code)
+    invitations = queue_semester_invitations(opened.semester)
     progress.update(60)
     mail = send_mail()
     progress.update(100)
-    counts = {
+    counts: RunCounts = {
         "semester": code.code,
-        "semester_created": opened["semester_created"],
-        "plans_carried": opened["plans_carried"],
+        "semester_created": opened.semester_created,
+        "plans_carried": opened.plans_carried,
         "invitations_queued": invitations,
     }
     title = t.gettext("Semester %(code)s opened", code=code.code)

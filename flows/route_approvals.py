@@ -3,44 +3,44 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 
 from pumpurs.calendar import Phase
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.approvals import approval_overview, ensure_approval_steps, queue_approval_mail
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, run_texts
+from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
 
 
 @flow(
     name="route-approvals",
     description="Nosūta apstiprinātājiem jauno plānu apkopojumus, atgādinājumus un eskalācijas.",
 )
-def route_approvals(semester: SemesterParameter | None = None) -> dict[str, Any]:
+def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
     """Route the plans awaiting a decision (the calendar's current semester if none is given)."""
-    code = SemesterCode.parse(prepare(semester, Phase.ROUTE))
+    stored = prepare(semester, Phase.ROUTE)
+    code = stored.code
     title = run_texts().gettext("Plan approvals %(code)s", code=code.code)
     progress = Progress("route-approvals", code, title)
-    steps = ensure_approval_steps(code.code)
+    steps = ensure_approval_steps(stored)
     progress.update(25)
-    routed = queue_approval_mail(code.code)
+    routed = queue_approval_mail(stored)
     progress.update(50)
     mail = send_mail()
     progress.update(80)
-    overview = approval_overview(code.code)
+    overview = approval_overview(stored)
     progress.update(100)
-    counts: dict[str, Any] = {
+    counts: RunCounts = {
         "semester": code.code,
-        "steps_created": steps["created"],
-        "steps_superseded": steps["superseded"],
-        **{k: v for k, v in routed.items() if not k.endswith("_rows")},
-        "pending": sum(row["pending"] for row in overview["pending-by-region"]),
-        "decided_today": len(overview["decided-today"]),
+        "steps_created": steps.created,
+        "steps_superseded": steps.superseded,
+        **routed.counts(),
+        "pending": overview.pending,
+        "decided_today": len(overview.decided_today),
     }
-    tables = {**overview, "reminders-sent": routed["reminder_rows"],
-              "escalations-sent": routed["escalation_rows"]}  # fmt: skip
+    tables = {**overview.tables(), "reminders-sent": routed.reminder_rows,
+              "escalations-sent": routed.escalation_rows}  # fmt: skip
     return finish_run("route-approvals", code, title, counts, mail, tables=tables)
 
 

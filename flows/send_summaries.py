@@ -4,7 +4,6 @@ manager with the semester's figures and charts; the run's artifacts are the mana
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -12,9 +11,9 @@ from prefect.runtime import flow_run
 from pumpurs.calendar import Phase
 from pumpurs.clock import utcnow
 from pumpurs.markdown import markdown_images
-from pumpurs.semester import SemesterCode, SemesterParameter
+from pumpurs.semester import SemesterParameter
 from tasks.common import prepare, send_mail
-from tasks.dashboard import Progress, finish_run, publish_markdown, run_texts
+from tasks.dashboard import Progress, RunCounts, finish_run, publish_markdown, run_texts
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
@@ -25,43 +24,42 @@ LEVELS = ("school", "region", "nation")
     name="send-summaries",
     description="Nosūta semestra kopsavilkumus skolām, reģioniem un programmas vadībai.",
 )
-def send_summaries(
-    semester: SemesterParameter | None = None, force: bool = False
-) -> dict[str, Any]:
+def send_summaries(semester: SemesterParameter | None = None, force: bool = False) -> RunCounts:
     """Send each summary once, or again if forced (default: the latest evaluated semester)."""
-    code = SemesterCode.parse(prepare(semester, Phase.SUMMARIES))
+    stored = prepare(semester, Phase.SUMMARIES)
+    code = stored.code
     t = run_texts()
     title = t.gettext("Summaries of semester %(code)s", code=code.code)
     progress = Progress("summaries", code, title)
-    figures = refresh_semester_figures(code.code)
+    figures = refresh_semester_figures(stored)
     progress.update(20)
     suffix = f"forced-{flow_run.id or utcnow().strftime('%Y%m%dT%H%M%S')}" if force else None
-    report = queue_semester_summaries(code.code, suffix, progress)
-    charts = [(chart["title"], chart["png"]) for chart in report["charts"]]
+    report = queue_semester_summaries(stored, suffix, progress)
+    charts = [(chart.title, chart.png) for chart in report.charts]
     figures_title = t.gettext("Figures of semester %(code)s", code=code.code)
-    markdown = markdown_images(figures_title, report["headline"], charts)
+    markdown = markdown_images(figures_title, report.headline, charts)
     charts_title = t.gettext("%(title)s: charts", title=title)
     publish_markdown("summaries", code, "charts", markdown, charts_title)
     mail = send_mail()
     progress.update(100)
-    counts: dict[str, Any] = {
+    counts: RunCounts = {
         "semester": code.code,
-        "figures_changed": figures["figures_changed"],
-        **{f"summaries_{level}": report["queued"][level] for level in LEVELS},
-        "summaries_sent_before": report["sent_before"],
+        "figures_changed": figures.changed,
+        **{f"summaries_{level}": report.queued[level] for level in LEVELS},
+        "summaries_sent_before": report.sent_before,
     }
     notes = [
-        *report["headline"],
-        t.gettext("Compared with semester %(previous)s.", previous=report["previous"])
-        if report["previous"]
+        *report.headline,
+        t.gettext("Compared with semester %(previous)s.", previous=report.previous)
+        if report.previous
         else t.gettext("There are no figures of a previous semester: no comparison is shown."),
         *([t.gettext("Sent again (force): every summary went out once more.")] if force else []),
         *(
             t.gettext("Nobody to send the summary to: %(unit)s", unit=unit)
-            for unit in report["without_recipient"]
+            for unit in report.without_recipient
         ),
     ]
-    tables = {"regions": report["regions"], "schools": report["schools"]}
+    tables = {"regions": report.regions, "schools": report.schools}
     return finish_run("summaries", code, title, counts, mail, notes, tables)
 
 

@@ -14,11 +14,15 @@ from prefect.artifacts import (
 )
 
 from pumpurs.i18n.catalogue import Texts, texts
-from pumpurs.mail.delivery import CLAIM_SECONDS
+from pumpurs.mail.delivery import CLAIM_SECONDS, DeliveryReport
 from pumpurs.markdown import markdown_summary
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import current_settings
-from tasks.common import MAIL_COUNTS, MailNotDelivered
+from tasks.common import MailNotDelivered
+
+Count = int | str | bool
+RunCounts = dict[str, Count]
+"""What a flow run returns and the CLI prints: its counts by name, the mail's last."""
 
 
 def artifact_key(flow: str, semester: SemesterCode, part: str) -> str:
@@ -54,18 +58,20 @@ def finish_run(
     flow: str,
     semester: SemesterCode,
     title: str,
-    counts: Mapping[str, Any],
-    mail: Mapping[str, Any],
+    counts: Mapping[str, Count],
+    mail: DeliveryReport,
     notes: Iterable[str] = (),
     tables: Mapping[str, list[dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
+) -> RunCounts:
     """End a flow run the same way in every flow: the counts with the mail's, the summary and
     tables published (with any refused addresses), and the run failed when mail stayed queued
     (it goes out with the next run). Return the run's result."""
-    result = {**counts, **{key: mail[key] for key in MAIL_COUNTS}}
-    tables = {**(tables or {}), "failed-mail": mail["failed_recipients"]}
-    publish_summary(flow, semester, title, result, [*notes, *mail_notes(mail)], tables)
-    if mail["mail_left_queued"]:
+    result: RunCounts = {**counts, **mail.as_dict()}
+    refused = [{"recipient": r, "reason": why} for r, why in mail.failed]
+    tables = {**(tables or {}), "failed-mail": refused}
+    told = mail_notes({**mail.as_dict(), "last_error": mail.last_error})
+    publish_summary(flow, semester, title, result, [*notes, *told], tables)
+    if mail.left_queued:
         raise MailNotDelivered(mail)
     return result
 

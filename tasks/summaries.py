@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pumpurs.clock import today_riga
-from pumpurs.semester import SemesterCode
 from pumpurs.store.context import context
-from pumpurs.summaries.compose import queue_summaries
+from pumpurs.store.reference import StoredSemester
+from pumpurs.summaries.compose import SummaryReport, queue_summaries
 from tasks import IO_RETRIES
 from tasks.dashboard import Progress
 
 
 @task(name="queue-summaries", cache_policy=NO_CACHE, **IO_RETRIES)
 def queue_semester_summaries(
-    semester: str, suffix: str | None = None, progress: Progress | None = None
-) -> dict[str, Any]:
+    semester: StoredSemester, suffix: str | None = None, progress: Progress | None = None
+) -> SummaryReport:
     """Queue each recipient's summary not queued before (again under `suffix` when forced)."""
     ctx = context()
     language = str(ctx.settings.language)
@@ -27,6 +24,5 @@ def queue_semester_summaries(
         (lambda p: progress.update(20 + p * 0.5)) if progress is not None else (lambda _: None)
     )
     with ctx.sessions.begin() as session:
-        report = queue_summaries(session, ctx.config, language, SemesterCode.parse(semester),
-                                 today_riga(), suffix, on_progress)  # fmt: skip
-    return asdict(report)
+        return queue_summaries(session, ctx.config, language, semester, today_riga(), suffix,
+                               on_progress)  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +41,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help=N_("Print a machine-rea
 SemesterArg = Annotated[str, typer.Argument(help=N_("Semester code, e.g. 2026/2027-1."))]
 
 
-def _emit(result: dict[str, Any], as_json: bool) -> None:
+def _emit(result: Mapping[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, default=str, sort_keys=True))
         return

@@ -6,7 +6,7 @@ do not pay for importing Prefect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pumpurs.errors import UserError
@@ -61,13 +61,13 @@ def flow_at(entrypoint: str) -> Callable[..., Any]:
     return flow_of(ENTRYPOINTS[entrypoint])
 
 
-def run_flow(command: str, semester: str, **parameters: Any) -> dict[str, Any]:
-    """Run a flow in this process (it shows in Prefect) and return its result."""
+def run_flow(command: str, semester: str, **parameters: Any) -> Mapping[str, object]:
+    """Run a flow in this process (it shows in Prefect) and return its counts by name."""
     code = SemesterCode.parse(semester)
     flow = flow_of(command)
     load_context()  # fail fast, with a one-line reason, on a broken config or database
     try:
-        result: dict[str, Any] = flow(semester=code.code, **parameters)
+        result: Mapping[str, object] = flow(semester=code.code, **parameters)
     except UserError:
         raise
     except Exception as exc:  # the flow's own failure; Prefect has recorded the details

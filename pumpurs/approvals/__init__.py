@@ -5,14 +5,8 @@ Pure functions over a Session: they never commit, and the caller owns the transa
 
 from __future__ import annotations
 
-from pumpurs.approvals.decide import (
-    Decided,
-    Origin,
-    Outcome,
-    ReasonRequired,
-    decide_link,
-    decide_step,
-)
+from pumpurs.approvals.decide import decide_link, decide_step
+from pumpurs.approvals.decided import Decided, Origin, Outcome, ReasonRequired
 from pumpurs.approvals.digest import RouteMail, queue_route_mail
 from pumpurs.approvals.due import classify
 from pumpurs.approvals.overview import age_band, decided_on, pending_tables

@@ -5,19 +5,27 @@ Of two concurrent decisions on one step exactly one wins: the step and its plan 
 consumed with `UPDATE … WHERE used_at IS NULL`, the step with `UPDATE … WHERE status =
 'pending'`, and the unique `decision.step_id` is the last guard. The loser learns who decided
 and when. The path runs a handful of prepared Core statements and no DataFrame: it is the
-approval app's hot path.
+approval app's hot path. What a decision records and returns is `pumpurs.approvals.decided`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from pumpurs.approvals.decided import (
+    Decided,
+    Origin,
+    Outcome,
+    PlanFacts,
+    audit_row,
+    check_reason,
+    decision_row,
+    plan_facts,
+)
 from pumpurs.approvals.returned import queue_returned
 from pumpurs.approvals.steps import create_step, plan_next_step
 from pumpurs.approvals.tokens import LinkProblem, LinkRefused, check_step, prior_decision, verify
@@ -30,56 +38,10 @@ from pumpurs.store.models import (
     ApprovalToken,
     AuditEntry,
     Decision,
-    Municipality,
     Plan,
-    PlanRevision,
     PlanStatus,
-    Pupil,
-    Region,
-    School,
-    Semester,
     StepStatus,
 )
-
-MAX_REASON = 2000
-
-
-class Outcome(StrEnum):
-    APPROVED = "approved"
-    RETURNED = "returned"
-
-
-class ReasonRequired(ValueError):
-    """A plan is returned only with a reason the school can act on."""
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a decision came from, for the audit log."""
-
-    ip: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True)
-class Decided:
-    decision_id: int
-    plan_id: int
-    step_id: int
-    revision: int
-    step_index: int
-    role: str
-    outcome: Outcome
-    approver_email: str
-    decided_at: dt.datetime
-    plan_status: str
-    next_approver: str | None
-    next_role: str | None
-    school_code: str
-    semester: str
-    school_name: str  # what the "decided" page shows of the plan
-    pupil_ref: str
-    grade: int
 
 
 def decide_link(
@@ -94,7 +56,7 @@ def decide_link(
 ) -> Decided:
     """Decide the plan a link was issued for; raise LinkRefused when the link may not."""
     verified = verify(session, nonce)
-    _check_reason(outcome, reason)
+    check_reason(outcome, reason)
     return _record(
         session, config, settings, verified.step_id, outcome, reason, origin,
         via="link", token_id=verified.token_id, nonce=nonce,
@@ -118,17 +80,8 @@ def decide_step(
         raise LinkRefused(LinkProblem.UNKNOWN)
     if step.approver_email.lower() != approver_email.lower():
         raise LinkRefused(LinkProblem.OTHER_APPROVER)
-    _check_reason(outcome, reason)
+    check_reason(outcome, reason)
     return _record(session, config, settings, step_id, outcome, reason, origin, via="pending-page")
-
-
-def _cut(value: str | None, length: int) -> str | None:
-    return value[:length] if value else None
-
-
-def _check_reason(outcome: Outcome, reason: str | None) -> None:
-    if outcome == Outcome.RETURNED and not (reason or "").strip():
-        raise ReasonRequired("a returned plan needs a reason")
 
 
 # Built once: a statement made per request costs more to build and key than to run. They are
@@ -176,27 +129,6 @@ _INSERT_DECISION = (
     .columns(_decision.c.id)
 )
 _AUDIT = insert(_audit)
-_MOVE = update(_plan).where(_plan.c.id == bindparam("b_plan")).values(status=bindparam("to"))
-_ABOUT = (
-    select(
-        School.code,
-        Semester.code,
-        School.name,
-        Pupil.ref,
-        PlanRevision.grade,
-        School.director_email,
-        Municipality.coordinator_email,
-        Region.coordinator_email,
-    )
-    .select_from(Plan)
-    .join(School, School.id == Plan.school_id)
-    .join(Semester, Semester.id == Plan.semester_id)
-    .join(Municipality, Municipality.id == School.municipality_id)
-    .join(Region, Region.id == Municipality.region_id)
-    .join(Pupil, Pupil.id == Plan.pupil_id)
-    .join(PlanRevision, (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision))
-    .where(Plan.id == bindparam("plan_id"))
-)
 
 
 @dataclass(frozen=True)
@@ -242,44 +174,22 @@ def _record(
     claimed = session.execute(_CLAIM, {"b_step": step.id, "outcome": outcome.value, "now": now})
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
-    text = (reason or "").strip()[:MAX_REASON] or None
-    values: dict[str, Any] = {
-        "step_id": step.id,
-        "plan_id": step.plan_id,
-        "revision": step.revision,
-        "outcome": outcome.value,
-        "reason": text,
-        "approver_email": step.approver_email,
-        "decided_at": now,
-        "ip": _cut(origin.ip, 64),
-        "user_agent": _cut(origin.user_agent, 512),
-    }
+    values = decision_row(
+        step_id=step.id,
+        plan_id=step.plan_id,
+        revision=step.revision,
+        outcome=outcome,
+        reason=reason,
+        approver_email=step.approver_email,
+        decided_at=now,
+        origin=origin,
+    )
     decision_id = _insert_decision(session, values)
     if decision_id is None:  # the unique step_id: the last guard
         raise LinkRefused(LinkProblem.DECIDED, prior_decision(session, step.id))
     decision = Decision(id=decision_id, **values)  # transient: what follows only reads it
-    session.execute(
-        _AUDIT,
-        {
-            "at": now,
-            "actor": step.approver_email,
-            "action": f"plan.{outcome.value}",
-            "entity": "plan",
-            "entity_id": step.plan_id,
-            "ip": decision.ip,
-            "user_agent": decision.user_agent,
-            "details": {
-                "decision_id": decision_id,
-                "step_id": step.id,
-                "step_index": step.step_index,
-                "role": step.role,
-                "revision": step.revision,
-                "reason": text,
-                "via": via,
-            },
-        },
-    )
-    about = _about(session, step.plan_id)
+    session.execute(_AUDIT, audit_row(values, decision_id, step.step_index, step.role, via))
+    about = plan_facts(session, step.plan_id)
     plan_status, next_approver, next_role = _after(session, config, settings, step, decision, about)
     return Decided(
         decision_id=decision_id,
@@ -302,25 +212,6 @@ def _record(
     )
 
 
-@dataclass(frozen=True)
-class _About:
-    """What a decision needs to know of its plan besides the plan row, in one query."""
-
-    school_code: str
-    semester: str
-    school_name: str
-    pupil_ref: str
-    grade: int
-    emails: dict[str, str | None]
-
-
-def _about(session: Session, plan_id: int) -> _About:
-    row = session.execute(_ABOUT, {"plan_id": plan_id}).one()
-    code, semester, name, pupil, grade, director, municipal, regional = row
-    emails = {"director_email": director, "municipal_email": municipal, "regional_email": regional}
-    return _About(code, semester, name, pupil, grade, emails)
-
-
 def _insert_decision(session: Session, values: dict[str, Any]) -> int | None:
     """Insert the decision; return its id, or None if the step has one already."""
     found: int | None = session.scalar(_INSERT_DECISION, values)
@@ -328,8 +219,7 @@ def _insert_decision(session: Session, values: dict[str, Any]) -> int | None:
 
 
 def _move(session: Session, step: _Step, target: PlanStatus) -> str:
-    lifecycle.check_moves([step.plan_status], target)  # as `lifecycle.move` would
-    session.execute(_MOVE, {"b_plan": step.plan_id, "to": target.value})
+    lifecycle.move_one(session, step.plan_id, step.plan_status, target)
     return target.value
 
 
@@ -339,7 +229,7 @@ def _after(
     settings: Settings,
     step: _Step,
     decision: Decision,
-    about: _About,
+    about: PlanFacts,
 ) -> tuple[str, str | None, str | None]:
     """Apply the decision to the plan; return its status, and the next approver and role."""
     if decision.outcome == Outcome.RETURNED:

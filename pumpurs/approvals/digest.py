@@ -24,16 +24,15 @@ from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Outgoing, queue_many
-from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.models import ApprovalStep
-from pumpurs.store.reference import require_semester
+from pumpurs.store.reference import StoredSemester
 
 MAX_LISTED = 100
 """Plans listed in one email; the rest are on the pending page (big mails get clipped)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RouteMail:
     digests: int = 0
     plans_notified: int = 0
@@ -165,10 +164,9 @@ def _queued(
 
 
 def queue_route_mail(
-    session: Session, config: Config, settings: Settings, code: SemesterCode
+    session: Session, config: Config, settings: Settings, semester: StoredSemester
 ) -> RouteMail:
     """Queue this run's digests, reminders and escalations; mark the steps they cover."""
-    semester = require_semester(session, code)
     programme = config.programme
     steps = classify(
         pending_steps(session, semester.id),
@@ -190,7 +188,7 @@ def queue_route_mail(
     run = _Run(
         session=session,
         settings=settings,
-        semester=code.code,
+        semester=semester.code.code,
         today=today_riga().isoformat(),
         views=plan_views(
             session, config, set(listed["plan_id"].astype(int)), str(settings.language)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from pumpurs.columns import EVALUATION_COLUMNS
 from pumpurs.config import Config
-from pumpurs.evaluation.evaluate import planned_measures, semester_plans
+from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
 from pumpurs.semester import SemesterCode
 from pumpurs.store.models import OutboxMessage, PlanStatus
-from pumpurs.store.reference import require_semester
+from pumpurs.store.reference import StoredSemester
 
 PUPILS_LISTED = 20
 KIND = "evaluation_reminder"
@@ -39,7 +39,7 @@ REMINDER_STATES = {  # what became of a school's reminder, as the run's table sa
 FILE_NAME = N_("evaluation")
 
 
-@dataclass
+@dataclass(frozen=True)
 class MissingReport:
     plans_missing: int = 0
     schools_missing: int = 0
@@ -54,10 +54,10 @@ def reminder_key(code: SemesterCode, school_code: str) -> str:
 
 
 def remind_missing(
-    session: Session, config: Config, language: str, code: SemesterCode, today: dt.date
+    session: Session, config: Config, language: str, semester: StoredSemester, today: dt.date
 ) -> MissingReport:
     """List the approved plans still without evaluation; remind their schools once overdue."""
-    semester = require_semester(session, code)
+    code = semester.code
     plans = semester_plans(session, semester.id)
     missing = plans[plans["status"].eq(PlanStatus.APPROVED)].sort_values(["school_code",
                                                                           "pupil_ref"])  # fmt: skip
@@ -93,12 +93,10 @@ def remind_missing(
         })  # fmt: skip
     queued = queue_many(session, [message for _, message in outgoing])
     for row, message in outgoing:
-        if message.key in queued:
-            report.reminders_queued += 1
-        else:  # another run queued it meanwhile
+        if message.key not in queued:  # another run queued it meanwhile
             report.table[row]["reminder"] = texts(language).gettext(REMINDER_STATES["earlier"])
-    report.schools_missing = len(report.table)
-    return report
+    reminded = sum(1 for _, message in outgoing if message.key in queued)
+    return replace(report, schools_missing=len(report.table), reminders_queued=reminded)
 
 
 def prefilled_csv(session: Session, plans: pd.DataFrame, language: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pandas as pd
@@ -21,9 +21,9 @@ from pumpurs.config import Config
 from pumpurs.i18n.catalogue import N_
 from pumpurs.intake import REJECTION_COLUMNS, ReadResult, read_file
 from pumpurs.intake.inbox import InboxFile, batch_rows, new_files, read_batch, record_submissions
-from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.store.models import RowRejection, Semester, Submission
+from pumpurs.store.models import RowRejection, Submission
+from pumpurs.store.reference import StoredSemester
 
 ROW = ["file", "row_number"]
 
@@ -32,7 +32,7 @@ class RowsLost(AssertionError):
     """Rows read did not equal rows accepted plus rows rejected: a bug, never to be hidden."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntakeReport:
     """What an intake run did with the files; plans and evaluations add their own counts."""
 
@@ -47,8 +47,12 @@ class IntakeReport:
     file_problems: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Return the counts (everything but the tables)."""
-        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
+        """Return the counts (everything but the tables) as a run shows them: the files' and
+        rows', the plans' (of the subclass), then the reports queued."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        counts = {name: value for name, value in values.items() if isinstance(value, int)}
+        counts["reports_queued"] = counts.pop("reports_queued")
+        return counts
 
 
 @dataclass(frozen=True)
@@ -124,13 +128,12 @@ def read_inbox(
     session: Session,
     config: Config,
     settings: Settings,
-    semester: Semester,
-    code: SemesterCode,
+    semester: StoredSemester,
     kind: IntakeKind,
 ) -> Batch:
     """Read every new file of this kind and store each as a submission."""
     inbox = settings.effective_inbox_dir
-    files, skipped = new_files(session, inbox, semester, code, kind.folder)
+    files, skipped = new_files(session, inbox, semester, kind.folder)
     max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
     rows, results = read_batch(files, max_bytes, kind.columns)
     batch = Batch(kind, files, skipped, rows, results)
@@ -169,7 +172,7 @@ class Scan:
         return file_problems(self.files, self.results, language)
 
     def batch(
-        self, session: Session, semester: Semester, files: Sequence[InboxFile], language: str
+        self, session: Session, semester: StoredSemester, files: Sequence[InboxFile], language: str
     ) -> Batch:
         """Return these files (in run order) as a batch, each stored as a submission.
 
@@ -192,8 +195,7 @@ def scan_inbox(
     session: Session,
     config: Config,
     settings: Settings,
-    semester: Semester,
-    code: SemesterCode,
+    semester: StoredSemester,
     kind: IntakeKind,
     on_read: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> Scan:
@@ -202,7 +204,7 @@ def scan_inbox(
     `on_read(done, total)` is told every few per cent of the files.
     """
     inbox = settings.effective_inbox_dir
-    files, skipped = new_files(session, inbox, semester, code, kind.folder)
+    files, skipped = new_files(session, inbox, semester, kind.folder)
     max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
     scan = Scan(kind, files, skipped, {})
     step = max(1, len(files) // 20)

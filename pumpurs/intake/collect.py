@@ -38,10 +38,8 @@ from pumpurs.intake.inbox import InboxFile
 from pumpurs.intake.plans import PLAN_KEY, store_plans
 from pumpurs.intake.problems import render
 from pumpurs.intake.report import queue_reports
-from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
-from pumpurs.store.models import Semester
-from pumpurs.store.reference import require_semester
+from pumpurs.store.reference import StoredSemester
 
 OUTCOMES = ("new", "revised", "unchanged")
 CHUNK_ROWS = 50_000
@@ -50,9 +48,12 @@ READ_SHARE = 25
 """Progress while the files are read; the parts share 30–100 (one part: 30, 50, 80, 100)."""
 
 Transaction = Callable[[], AbstractContextManager[Session]]
+SUMMED = ("rows_read", "rows_accepted", "rows_rejected", "reports_queued", "plans_new",
+          "plans_revised", "plans_unchanged")  # fmt: skip
+"""The counts of a run that are the sums of its parts'."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class CollectReport(IntakeReport):
     plans_new: int = 0
     plans_revised: int = 0
@@ -63,7 +64,7 @@ def collect(
     session: Session,
     config: Config,
     settings: Settings,
-    code: SemesterCode,
+    semester: StoredSemester,
     on_progress: Callable[[float], None] = lambda _: None,
 ) -> CollectReport:
     """Collect every new plan file of the semester from the inbox, in the caller's transaction."""
@@ -71,62 +72,68 @@ def collect(
     def same_session() -> AbstractContextManager[Session]:
         return nullcontext(session)
 
-    return _collect(same_session, config, settings, code, on_progress)
+    return _collect(same_session, config, settings, semester, on_progress)
 
 
 def collect_in_chunks(
     sessions: sessionmaker[Session],
     config: Config,
     settings: Settings,
-    code: SemesterCode,
+    semester: StoredSemester,
     on_progress: Callable[[float], None] = lambda _: None,
 ) -> CollectReport:
     """Collect every new plan file of the semester, each part of schools in its own transaction."""
-    return _collect(sessions.begin, config, settings, code, on_progress)
+    return _collect(sessions.begin, config, settings, semester, on_progress)
 
 
 def _collect(
     transaction: Transaction,
     config: Config,
     settings: Settings,
-    code: SemesterCode,
+    semester: StoredSemester,
     on_progress: Callable[[float], None],
 ) -> CollectReport:
     language = str(settings.language)
     with transaction() as session:
-        semester = require_semester(session, code)
-        scan = scan_inbox(session, config, settings, semester, code, PLANS,
+        scan = scan_inbox(session, config, settings, semester, PLANS,
                           lambda done, total: on_progress(READ_SHARE * done / total))  # fmt: skip
-    report = CollectReport(files=len(scan.files), skipped=scan.skipped)
     if not scan.files:
-        return report
+        return CollectReport(skipped=scan.skipped)
     parts = chunks(scan)
+    done = []
     for number, files in enumerate(parts):
 
         def stage(percent: int, number: int = number) -> None:
             on_progress(30 + (70 * number + percent - 30) / len(parts))
 
-        _add(report, _collect_part(transaction, config, language, code, scan, files, stage))
-    report.unreadable = scan.unreadable
-    report.file_problems = scan.file_problems(language)
-    report.schools.sort(key=lambda row: str(row["school"]))
-    return report
+        done.append(_collect_part(transaction, config, language, semester, scan, files, stage))
+    return CollectReport(
+        files=len(scan.files),
+        skipped=scan.skipped,
+        unreadable=scan.unreadable,
+        schools=sorted((row for part in done for row in part.schools), key=_school),
+        file_problems=scan.file_problems(language),
+        **{name: sum(getattr(part, name) for part in done) for name in SUMMED},
+    )
+
+
+def _school(row: dict[str, object]) -> str:
+    return str(row["school"])
 
 
 def _collect_part(
     transaction: Transaction,
     config: Config,
     language: str,
-    code: SemesterCode,
+    semester: StoredSemester,
     scan: Scan,
     files: Sequence[InboxFile],
     stage: Callable[[int], None],
 ) -> CollectReport:
     """Store one part's files, check and store their rows, and queue their schools' reports."""
     with transaction() as session:
-        semester = require_semester(session, code)
         batch = scan.batch(session, semester, files, language)
-        part = _collect_batch(session, config, language, code, semester, batch, stage)
+        part = _collect_batch(session, config, language, semester, batch, stage)
         session.flush()  # within the caller's transaction, what is stored can be let go
     return part
 
@@ -135,13 +142,11 @@ def _collect_batch(
     session: Session,
     config: Config,
     language: str,
-    code: SemesterCode,
-    semester: Semester,
+    semester: StoredSemester,
     batch: Batch,
     stage: Callable[[int], None],
 ) -> CollectReport:
     """Check and store one part's batch (its files already stored as submissions)."""
-    report = CollectReport()
     stage(30)
     validation = validate_plans(batch.rows, config, language)
     stage(50)
@@ -152,29 +157,25 @@ def _collect_batch(
     accepted = accepted[accepted["_merge"] == "left_only"]
     stage(80)
     counted = account(session, batch, accepted, rejections)
-    report.rows_read, report.rows_accepted, report.rows_rejected = (
-        counted.read, counted.accepted, counted.rejected)  # fmt: skip
     outcomes = stored.outcomes["outcome"].value_counts()
-    report.plans_new = int(outcomes.get("new", 0))
-    report.plans_revised = int(outcomes.get("revised", 0))
-    report.plans_unchanged = int(outcomes.get("unchanged", 0))
     plans = _plans_per_school(stored.outcomes, batch.schools())
-    report.schools = school_table(batch, counted, {
+    schools = school_table(batch, counted, {
         school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()
     })  # fmt: skip
-    report.reports_queued = queue_reports(
-        session, config, language, code, batch, counted, rejections, plans
+    queued = queue_reports(
+        session, config, language, semester.code, batch, counted, rejections, plans
     )
     stage(100)
-    return report
-
-
-def _add(report: CollectReport, part: CollectReport) -> None:
-    """Add a part's counts and school rows to the run's report."""
-    for name in ("rows_read", "rows_accepted", "rows_rejected", "reports_queued",
-                 "plans_new", "plans_revised", "plans_unchanged"):  # fmt: skip
-        setattr(report, name, getattr(report, name) + getattr(part, name))
-    report.schools.extend(part.schools)
+    return CollectReport(
+        rows_read=counted.read,
+        rows_accepted=counted.accepted,
+        rows_rejected=counted.rejected,
+        plans_new=int(outcomes.get("new", 0)),
+        plans_revised=int(outcomes.get("revised", 0)),
+        plans_unchanged=int(outcomes.get("unchanged", 0)),
+        schools=schools,
+        reports_queued=queued,
+    )
 
 
 def chunks(scan: Scan, size: int | None = None) -> list[list[InboxFile]]:

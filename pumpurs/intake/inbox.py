@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from pumpurs.columns import Column
 from pumpurs.intake import ReadResult, read_file
 from pumpurs.privacy import redact_bytes
-from pumpurs.semester import SemesterCode
-from pumpurs.store.models import School, Semester, Submission
+from pumpurs.store.models import School, Submission
+from pumpurs.store.reference import StoredSemester
 
 KINDS = ("plans", "evaluation")
 
@@ -47,10 +47,10 @@ def _sha256(path: Path) -> str:
 
 
 def new_files(
-    session: Session, inbox: Path, semester: Semester, code: SemesterCode, kind: str
+    session: Session, inbox: Path, semester: StoredSemester, kind: str
 ) -> tuple[list[InboxFile], int]:
     """Return the files not stored yet (oldest first) and how many known ones were skipped."""
-    root = inbox / code.folder
+    root = inbox / semester.code.folder
     candidates = sorted(
         (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))),
         key=lambda p: (p.stat().st_mtime, str(p)),
@@ -119,7 +119,7 @@ def keep_without_codes(path: Path, content: bytes | None) -> bytes | None:
 
 def record_submissions(
     session: Session,
-    semester: Semester,
+    semester: StoredSemester,
     files: Sequence[InboxFile],
     results: dict[str, ReadResult],
     language: str,

@@ -1,7 +1,7 @@
 """Storing accepted plan rows: new plans, new revisions of pending ones, history kept.
 
-Works on the whole batch at once with bulk inserts; every status change is checked by the
-one lifecycle (`lifecycle.check_moves`) before anything is written.
+Works on the whole batch at once with bulk inserts; the one lifecycle (`pumpurs.store.lifecycle`)
+writes every status, new plans' and revised plans' alike, and checks the moves first.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from pumpurs.store.models import (
     PlanStatus,
     Pupil,
     School,
-    Semester,
 )
 from pumpurs.store.plans import current_rows
+from pumpurs.store.reference import StoredSemester
 
 PLAN_KEY = ["school_code", "pupil_ref"]
 # Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
-PLAN, REVISION, MEASURE, RISK, PUPIL = (
-    cast(Table, model.__table__) for model in (Plan, PlanRevision, PlanMeasure, PlanRisk, Pupil)
+REVISION, MEASURE, RISK, PUPIL = (
+    cast(Table, model.__table__) for model in (PlanRevision, PlanMeasure, PlanRisk, Pupil)
 )
 
 
@@ -88,7 +88,7 @@ def _pupil_ids(session: Session, plans: pd.DataFrame) -> pd.Series:
 
 
 def store_plans(
-    session: Session, semester: Semester, accepted: pd.DataFrame, submission_ids: pd.Series
+    session: Session, semester: StoredSemester, accepted: pd.DataFrame, submission_ids: pd.Series
 ) -> Stored:
     """Store the accepted rows of a batch; `submission_ids` maps each row's file to its id."""
     if accepted.empty:
@@ -111,19 +111,20 @@ def store_plans(
     decided = accepted.merge(decided_keys, on=PLAN_KEY)
     unchanged = _unchanged(session, accepted, plans[pending])
     revise = pending & ~plans["plan_id"].isin(unchanged)
-    lifecycle.check_moves(plans.loc[revise, "status"], PlanStatus.SUBMITTED)
+    revised = plans.loc[revise, "plan_id"].astype(int).tolist()
+    lifecycle.move_many(session, revised, PlanStatus.SUBMITTED)
 
     new_plans = plans[is_new]
     if not new_plans.empty:
-        ids = session.scalars(
-            insert(PLAN).returning(PLAN.c.id, sort_by_parameter_order=True),
+        ids = lifecycle.insert_plans(
+            session,
             [
                 {"semester_id": semester.id, "school_id": school, "pupil_id": int(pupil),
-                 "status": lifecycle.first_status(), "revision": 1}
+                 "revision": 1}
                 for school, pupil in zip(_school_ids(session, new_plans), new_plans["pupil_id"],
                                          strict=True)
             ],
-        ).all()  # fmt: skip
+        )  # fmt: skip
         plan_ids = pd.to_numeric(plans["plan_id"], errors="coerce").astype("float64")
         plan_ids[is_new] = list(ids)  # type: ignore[call-overload]
         plans["plan_id"] = plan_ids
@@ -133,7 +134,7 @@ def store_plans(
     if revise.any():
         session.execute(
             update(Plan),
-            [{"id": int(i), "status": PlanStatus.SUBMITTED, "revision": int(n)}
+            [{"id": int(i), "revision": int(n)}
              for i, n in zip(plans.loc[revise, "plan_id"], plans.loc[revise, "number"],
                              strict=True)],
         )  # fmt: skip

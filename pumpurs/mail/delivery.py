@@ -31,7 +31,7 @@ CLAIM_SECONDS = 300
 RETRY_DELAYS: tuple[float, ...] = (1.0, 3.0, 8.0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (recipient, reason), permanent
@@ -41,7 +41,7 @@ class DeliveryReport:
     claimed_elsewhere: int = 0
     last_error: str | None = None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, int]:
         """Return the counts for artifacts and the CLI."""
         return {
             "mail_sent": self.sent,
@@ -61,7 +61,7 @@ def deliver(
     on_progress: Callable[[int], None] | None = None,
 ) -> DeliveryReport:
     """Send every queued message (of the given kinds); leave what cannot go now queued."""
-    report = DeliveryReport()
+    sent, failed = 0, []
     connection = SmtpConnection(settings)
     sender = (
         formataddr(("PuMPuRS", settings.mail_from))
@@ -77,25 +77,29 @@ def deliver(
             for index, message in enumerate(batch):
                 outcome = _send_one(connection, message, sender, retry_delays, sleep)
                 if outcome is None:
-                    report.sent += 1
+                    sent += 1
                     _mark(sessions, message.id, MailStatus.SENT, None)
                 elif outcome[0] == "permanent":
-                    report.failed.append((message.recipient, outcome[1]))
+                    failed.append((message.recipient, outcome[1]))
                     _mark(sessions, message.id, MailStatus.FAILED, outcome[1])
                 else:  # the server is unreachable: stop here, everything else stays queued
-                    report.last_error = outcome[1]
                     _release(sessions, [m.id for m in batch[index:]], outcome[1])
-                    report.left_queued = _count_queued(sessions, kind_list)
-                    report.claimed_elsewhere = _count_claimed_elsewhere(sessions, kind_list)
-                    return report
+                    return DeliveryReport(
+                        sent,
+                        failed,
+                        left_queued=_count_queued(sessions, kind_list),
+                        claimed_elsewhere=_count_claimed_elsewhere(sessions, kind_list),
+                        last_error=outcome[1],
+                    )
                 if on_progress is not None:
-                    on_progress(report.sent + len(report.failed))
+                    on_progress(sent + len(failed))
     finally:
         connection.close()
     # Nothing is left by this run: whatever is queued now was queued after its last claim,
     # by a process that sends it itself (the web app's "plan returned" email, another run).
-    report.claimed_elsewhere = _count_claimed_elsewhere(sessions, kind_list)
-    return report
+    return DeliveryReport(
+        sent, failed, claimed_elsewhere=_count_claimed_elsewhere(sessions, kind_list)
+    )
 
 
 def _send_one(

@@ -12,11 +12,12 @@ from pumpurs.config import Config
 from pumpurs.semester import SemesterCode
 from pumpurs.store import lifecycle
 from pumpurs.store.models import Plan, PlanMeasure, PlanRevision, PlanRisk, PlanStatus, Semester
-from pumpurs.store.reference import ensure_semester, find_semester
+from pumpurs.store.reference import StoredSemester, ensure_semester, find_semester
 
 
 @dataclass(frozen=True)
 class Opened:
+    semester: StoredSemester
     semester_created: bool
     plans_carried: int
 
@@ -26,7 +27,7 @@ def open_records(session: Session, config: Config, code: SemesterCode) -> Opened
     semester, created = ensure_semester(session, config, code)
     previous = find_semester(session, code.previous())
     if previous is None:
-        return Opened(created, 0)
+        return Opened(StoredSemester.of(semester, code), created, 0)
     already = set(session.scalars(select(Plan.pupil_id).where(Plan.semester_id == semester.id)))
     carried = 0
     continuing = session.scalars(
@@ -38,7 +39,7 @@ def open_records(session: Session, config: Config, code: SemesterCode) -> Opened
         session.add(_draft_from(old, semester, config, new_school_year=code.term == 1))
         carried += 1
     session.flush()
-    return Opened(created, carried)
+    return Opened(StoredSemester.of(semester, code), created, carried)
 
 
 def _draft_from(old: Plan, semester: Semester, config: Config, new_school_year: bool) -> Plan:

@@ -10,11 +10,10 @@ from pumpurs.config import Config
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many, queued_keys
 from pumpurs.opening.template import build_plan_template, template_filename
-from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.models import Plan, PlanStatus, Pupil, School
 from pumpurs.store.plans import current_rows
-from pumpurs.store.reference import find_semester
+from pumpurs.store.reference import StoredSemester
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTINUING_COLUMNS = [
@@ -42,11 +41,10 @@ def continuing_rows(session: Session, semester_id: int) -> pd.DataFrame:
 
 
 def queue_invitations(
-    session: Session, config: Config, settings: Settings, code: SemesterCode
+    session: Session, config: Config, settings: Settings, semester: StoredSemester
 ) -> int:
     """Queue one invitation per participating school; return how many were new."""
-    semester = find_semester(session, code)
-    assert semester is not None, "open_records creates the semester first"
+    code = semester.code
     language = str(settings.language)
     continuing = continuing_rows(session, semester.id)
     by_school = dict(tuple(continuing.groupby("school_code"))) if not continuing.empty else {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,6 +50,31 @@ def sync_reference(session: Session, config: Config) -> None:
     session.flush()
 
 
+@dataclass(frozen=True)
+class StoredSemester:
+    """A semester that is in the store, as runs pass it on: its code, row id and dates."""
+
+    code: SemesterCode
+    id: int
+    starts_on: dt.date
+    submission_deadline: dt.date
+    ends_on: dt.date
+    evaluation_deadline: dt.date
+
+    @classmethod
+    def of(cls, row: Semester, code: SemesterCode | None = None) -> StoredSemester:
+        """Return the stored semester row as a value that needs no session (`code`: the row's
+        code when the caller has it parsed already)."""
+        return cls(
+            code=code if code is not None else SemesterCode.parse(row.code),
+            id=row.id,
+            starts_on=row.starts_on,
+            submission_deadline=row.submission_deadline,
+            ends_on=row.ends_on,
+            evaluation_deadline=row.evaluation_deadline,
+        )
+
+
 def find_semester(session: Session, semester: SemesterCode) -> Semester | None:
     """Return the stored semester, or None if it was never opened."""
     return session.scalars(select(Semester).where(Semester.code == semester.code)).one_or_none()
@@ -61,6 +89,11 @@ def require_semester(session: Session, semester: SemesterCode) -> Semester:
         )
         raise UserError(message, code=semester.code)
     return found
+
+
+def stored_semester(session: Session, semester: SemesterCode) -> StoredSemester:
+    """Return the stored semester as a value, or raise a UserError telling to open it first."""
+    return StoredSemester.of(require_semester(session, semester), semester)
 
 
 def ensure_semester(

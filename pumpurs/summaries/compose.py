@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +24,8 @@ from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import RenderedEmail, render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
 from pumpurs.semester import SemesterCode
-from pumpurs.store.models import OutboxMessage, Semester
-from pumpurs.store.reference import require_semester
+from pumpurs.store.models import OutboxMessage
+from pumpurs.store.reference import StoredSemester, stored_semester
 from pumpurs.summaries.charts import Chart, summary_charts
 from pumpurs.summaries.content import (
     Figures,
@@ -53,7 +53,7 @@ MAX_KEY = 255
 COMPOSERS = 2  # threads composing summaries
 
 
-@dataclass
+@dataclass(frozen=True)
 class SummaryReport:
     """What a run queued, per level, and the dashboard's rows and charts."""
 
@@ -114,20 +114,22 @@ def queue_summaries(
     session: Session,
     config: Config,
     language: str,
-    code: SemesterCode,
+    semester: StoredSemester,
     today: dt.date,
     suffix: str | None = None,
     on_progress: Callable[[float], None] = lambda _: None,
 ) -> SummaryReport:
     """Queue every summary of the semester not queued before; return counts and tables."""
-    semester = require_semester(session, code)
+    code = semester.code
     figures = read_figures(session, semester.id)
     previous = read_semester_figures(session, code.previous())
     names = unit_names(config, language)
-    report = SummaryReport(previous=code.previous().code if previous else None)
-    report.without_recipient = [f"{unit.level} {unit.code}"
-                                for unit in units_with_plans(config, figures, language)
-                                if not _people(config, unit)]  # fmt: skip
+    nobody = [f"{unit.level} {unit.code}"
+              for unit in units_with_plans(config, figures, language)
+              if not _people(config, unit)]  # fmt: skip
+    report = SummaryReport(
+        previous=code.previous().code if previous else None, without_recipient=nobody
+    )
     wanted = [
         (unit, person, summary_key(code, unit, person.email, suffix))
         for unit, person in recipients(config, figures, language)
@@ -161,10 +163,9 @@ def queue_summaries(
     for unit, message in outgoing:
         if message.key in queued:
             report.queued[unit.level] += 1
-    report.sent_before = len(wanted) - sum(report.queued.values())
+    report = replace(report, sent_before=len(wanted) - sum(report.queued.values()))
     on_progress(100)
-    _dashboard(report, config, figures, previous, language, names, composed)
-    return report
+    return _dashboard(report, config, figures, previous, language, names, composed)
 
 
 def preview_summary(
@@ -177,7 +178,7 @@ def preview_summary(
     today: dt.date,
 ) -> Composed:
     """Render one unit's summary from the stored figures without queueing it (previews)."""
-    semester = require_semester(session, code)
+    semester = stored_semester(session, code)
     figures = read_figures(session, semester.id)
     previous = read_semester_figures(session, code.previous())
     names = unit_names(config, language)
@@ -191,7 +192,7 @@ def compose(
     previous: Figures | None,
     config: Config,
     language: str,
-    semester: Semester,
+    semester: StoredSemester,
     today: dt.date,
     names: Mapping[tuple[str, str], str],
 ) -> Composed:
@@ -204,7 +205,7 @@ def compose(
         language,
         **context,
         semester=semester,
-        previous_code=SemesterCode.parse(semester.code).previous().code,
+        previous_code=semester.code.previous().code,
         prepared_on=today,
         charts=charts,
         workbook=workbook,
@@ -230,10 +231,10 @@ def compose(
     return Composed(email, attachments, charts)
 
 
-def _workbook_name(unit: Unit, semester: Semester, language: str) -> str:
+def _workbook_name(unit: Unit, semester: StoredSemester, language: str) -> str:
     # Translators: the start of a file name: ASCII letters and underscores only.
     stem = texts(language).gettext("figures")
-    return f"{stem}_{unit.code}_{SemesterCode.parse(semester.code).folder}.xlsx"
+    return f"{stem}_{unit.code}_{semester.code.folder}.xlsx"
 
 
 def _dashboard(
@@ -244,13 +245,13 @@ def _dashboard(
     language: str,
     names: Mapping[tuple[str, str], str],
     composed: Mapping[Unit, Composed],
-) -> None:
-    """Fill the dashboard's rows (regions, schools, the nation) and the nation's charts."""
+) -> SummaryReport:
+    """Return the report with the dashboard's rows (regions, schools, the nation) and the
+    nation's charts."""
     nation = Unit("nation", NATION, names[("nation", NATION)])
     if ("nation", NATION) not in figures:
-        return
-    report.nation = unit_row(nation, figures[("nation", NATION)])
-    report.headline = headline_lines(report.nation, language)
+        return report
+    nation_row = unit_row(nation, figures[("nation", NATION)])
     for region in config.regions:
         unit = Unit("region", region.code, region.name)
         found = figures.get(("region", region.code))
@@ -262,7 +263,9 @@ def _dashboard(
                 row = unit_row(Unit("school", code, names.get(("school", code), code)), found)
                 report.schools.append({"region": region.code, **dashboard_row(row)})
     if nation in composed:
-        report.charts = composed[nation].charts
+        charts = composed[nation].charts
     else:
         context = summary_context(nation, figures, previous, config, language, names)
-        report.charts = summary_charts(context, language)
+        charts = summary_charts(context, language)
+    headline = headline_lines(nation_row, language)
+    return replace(report, nation=nation_row, headline=headline, charts=charts)

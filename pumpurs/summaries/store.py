@@ -26,11 +26,10 @@ from pumpurs.store.models import (
     PlanRisk,
     Region,
     School,
-    Semester,
     SemesterFigure,
 )
 from pumpurs.store.plans import CURRENT_REVISION
-from pumpurs.store.reference import find_semester
+from pumpurs.store.reference import StoredSemester, find_semester
 from pumpurs.summaries.figures import NATION, FigureInput, compute_figures
 
 
@@ -38,7 +37,7 @@ def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(session.execute(query).all(), columns=columns)
 
 
-def load_input(session: Session, semester: Semester) -> FigureInput:
+def load_input(session: Session, semester: StoredSemester) -> FigureInput:
     """Return the frames of every plan of the semester, its current revision and evaluation."""
     of_semester = Plan.semester_id == semester.id
     units = _frame(session, select(School.code, Municipality.code, Region.code)
@@ -82,7 +81,7 @@ def load_input(session: Session, semester: Semester) -> FigureInput:
     )
 
 
-def refresh_figures(session: Session, config: Config, semester: Semester) -> int:
+def refresh_figures(session: Session, config: Config, semester: StoredSemester) -> int:
     """Compute and store the semester's figures; return how many units' figures changed."""
     programme = config.programme
     figures = compute_figures(

@@ -12,6 +12,7 @@ from pumpurs.clock import RIGA
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import Context
 from pumpurs.store.models import OutboxMessage
+from pumpurs.store.reference import stored_semester
 from tests.approvals.factory import KURZEME, RIGA_REGION, SEMESTER, submitted_plan
 
 TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
@@ -25,9 +26,8 @@ def _at(day: int, hour: int = 6) -> dt.datetime:
 def _route(ctx: Context) -> dict[str, int]:
     with ctx.sessions.begin() as session:
         ensure_steps(session, ctx.config)
-        return queue_route_mail(
-            session, ctx.config, ctx.settings, SemesterCode.parse(SEMESTER)
-        ).counts()
+        semester = stored_semester(session, SemesterCode.parse(SEMESTER))
+        return queue_route_mail(session, ctx.config, ctx.settings, semester).counts()
 
 
 def _outbox(ctx: Context) -> list[OutboxMessage]:
@@ -95,7 +95,8 @@ def test_the_digest_in_english(context: Context) -> None:
     submitted_plan(context)
     with context.sessions.begin() as session:
         ensure_steps(session, context.config)
-        queue_route_mail(session, context.config, english, SemesterCode.parse(SEMESTER))
+        semester = stored_semester(session, SemesterCode.parse(SEMESTER))
+        queue_route_mail(session, context.config, english, semester)
     message = _outbox(context)[0]
     assert message.subject.startswith("PuMPuRS 2026/2027-1: new individual support plans")
     assert "Review: http" in message.body_text and "learning and school risks" in message.body_text

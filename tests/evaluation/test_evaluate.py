@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, func, select, update
 
 from pumpurs.evaluation.evaluate import EvaluationReport, evaluate
@@ -29,22 +27,16 @@ from pumpurs.store.models import (
     SemesterFigure,
     Submission,
 )
-from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.store.reference import StoredSemester, ensure_semester, stored_semester
 from pumpurs.summaries.store import read_figures, refresh_figures
 from tests.evaluation.factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    with use_settings(settings):
-        yield load_context(settings)
-
-
 def run(ctx: Context) -> EvaluationReport:
     with ctx.sessions.begin() as session:
-        return evaluate(session, ctx.config, ctx.settings, SEMESTER)
+        return evaluate(session, ctx.config, ctx.settings, stored_semester(session, SEMESTER))
 
 
 def rejected(ctx: Context) -> dict[int, str]:
@@ -446,7 +438,7 @@ def test_figures_after_a_correction_equal_figures_from_the_corrected_data(ctx: C
 
     def figures() -> dict[tuple[str, str], Any]:
         with ctx.sessions.begin() as session:
-            semester = require_semester(session, SEMESTER)
+            semester = stored_semester(session, SEMESTER)
             refresh_figures(session, ctx.config, semester)
             return read_figures(session, semester.id)
 
@@ -525,8 +517,8 @@ def test_a_generated_semester_is_evaluated_as_its_manifest_says(
     with use_settings(local):
         ctx = load_context(local)
         with ctx.sessions.begin() as session:
-            ensure_semester(session, ctx.config, SEMESTER)
-            collect(session, ctx.config, local, SEMESTER)
+            found, _ = ensure_semester(session, ctx.config, SEMESTER)
+            collect(session, ctx.config, local, StoredSemester.of(found))
             session.execute(update(Plan).values(status=PlanStatus.APPROVED))
         report = run(ctx)
     assert report.rows_read == report.rows_accepted == sum(f["rows"] for f in files)

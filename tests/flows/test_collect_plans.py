@@ -17,7 +17,7 @@ from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import Plan, PlanRevision, PlanStatus, Pupil, RowRejection, Submission
-from pumpurs.store.reference import ensure_semester
+from pumpurs.store.reference import StoredSemester, ensure_semester
 from tests.conftest import task_runs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -420,16 +420,16 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
         with use_settings(local):
             ctx = load_context(local)
             with ctx.sessions.begin() as session:
-                ensure_semester(session, ctx.config, SEMESTER)
+                stored = StoredSemester.of(ensure_semester(session, ctx.config, SEMESTER)[0])
             collect = pumpurs.intake.collect.collect_in_chunks
-            reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
+            reports.append(asdict(collect(ctx.sessions, ctx.config, local, stored)))
             with ctx.sessions.begin() as session:
                 decided = select(Plan.id).join(Pupil).where(Pupil.ref == "P-DEC")
                 session.execute(
                     update(Plan).where(Plan.id.in_(decided)).values(status=PlanStatus.APPROVED)
                 )
             write(inbox, s1, "round2.csv", *second_round)
-            reports.append(asdict(collect(ctx.sessions, ctx.config, local, SEMESTER)))
+            reports.append(asdict(collect(ctx.sessions, ctx.config, local, stored)))
             return reports, _stored(ctx)
 
     monkeypatch.setattr(pumpurs.intake.collect, "_collect_part", counted_part)

@@ -31,7 +31,7 @@ from pumpurs.settings import Settings
 from pumpurs.store import lifecycle
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import Plan, PlanStatus, Pupil
-from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.store.reference import StoredSemester, ensure_semester, stored_semester
 from pumpurs.summaries.store import refresh_figures
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
@@ -69,16 +69,16 @@ def generated(settings: Settings, smtp: SmtpSink, tmp_path: Path) -> Iterator[Co
             store_plan(ctx, ref, [hours("psychologist", 2, provider="S-9")], school=school,
                        semester=SEMESTER.previous())  # fmt: skip
         with ctx.sessions.begin() as session:
-            refresh_figures(session, ctx.config, require_semester(session, SEMESTER.previous()))
+            refresh_figures(session, ctx.config, stored_semester(session, SEMESTER.previous()))
             semester, _ = ensure_semester(session, ctx.config, SEMESTER)
-            collect(session, ctx.config, local, SEMESTER)
+            collect(session, ctx.config, local, StoredSemester.of(semester))
             plans = session.scalars(select(Plan).where(Plan.semester_id == semester.id)
                                     .order_by(Plan.id)).all()  # fmt: skip
             for index, plan in enumerate(plans):  # a few wait for a decision or were returned
                 target = {0: PlanStatus.RETURNED, 1: PlanStatus.RETURNED, 2: PlanStatus.SUBMITTED}
                 lifecycle.move(plan, target.get(index % 40, PlanStatus.APPROVED))
             session.flush()
-            evaluate(session, ctx.config, local, SEMESTER)
+            evaluate(session, ctx.config, local, StoredSemester.of(semester))
         yield ctx
 
 

@@ -21,7 +21,7 @@ from pumpurs.mail.sink import SmtpSink
 from pumpurs.settings import Settings
 from pumpurs.store.context import load_context, use_settings
 from pumpurs.store.models import MailStatus, OutboxMessage, Semester
-from tasks.common import prepare
+from tasks.common import prepare, prepare_opening
 from tests.conftest import PG_URL, REPO, task_runs
 from tests.reliability.processes import Cli, cli_env
 from tests.reliability.tally import Tally
@@ -127,8 +127,9 @@ def test_a_prefect_run_retries_the_store_step_then_fails_clearly(
     # The production policy (3 retries, only for a database or network that dropped), without
     # its waits: the test needs the retries, not the 22 seconds between them.
     assert (prepare.retries, prepare.retry_delay_seconds) == (3, [2, 5, 15])
+    assert (prepare_opening.retries, prepare_opening.retry_delay_seconds) == (3, [2, 5, 15])
     monkeypatch.setattr(
-        open_semester_module, "prepare", prepare.with_options(retry_delay_seconds=0)
+        open_semester_module, "prepare_opening", prepare_opening.with_options(retry_delay_seconds=0)
     )
     with use_settings(_settings(tmp_path, UNREACHABLE)):
         state = open_semester(SEMESTER, return_state=True)

@@ -25,7 +25,7 @@ from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import PlanMeasure, RowRejection, Submission
-from pumpurs.store.reference import ensure_semester
+from pumpurs.store.reference import ensure_semester, stored_semester
 from tests.conftest import REPO
 from tests.reliability.tally import Tally
 
@@ -179,7 +179,7 @@ def test_any_inbox_is_collected_with_every_file_kept_and_every_row_accounted(
     distinct_files = put(store, files)
     expected_rows = sum(rows_in(name, content) for (_, content), name in distinct_files.items())
     with store.sessions() as session:  # rolled back at the end: every example starts empty
-        report = collect(session, store.config, store.settings, SEMESTER)
+        report = collect(session, store.config, store.settings, stored_semester(session, SEMESTER))
         kept = session.scalar(select(func.count()).select_from(Submission)) or 0
         rows = select(RowRejection.submission_id, RowRejection.row_number).distinct()
         rejected = session.scalar(select(func.count()).select_from(rows.subquery()))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from pumpurs.config import load_config
+from pumpurs.errors import UserError
 from pumpurs.semester import SemesterCode
 from pumpurs.store import db
 from pumpurs.store.models import (
@@ -23,7 +24,12 @@ from pumpurs.store.models import (
     Region,
     School,
 )
-from pumpurs.store.reference import ensure_semester, sync_reference
+from pumpurs.store.reference import (
+    StoredSemester,
+    ensure_semester,
+    stored_semester,
+    sync_reference,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,6 +58,23 @@ def test_reference_data_and_semester_sync_idempotently(database_url: str) -> Non
         assert session.scalar(select(func.count()).select_from(Municipality)) == 6
         assert session.scalar(select(func.count()).select_from(School)) == len(config.schools)
         assert stored.starts_on == dt.date(2026, 9, 1)
+
+
+def test_a_stored_semester_is_passed_on_as_a_value(database_url: str) -> None:
+    db.ensure_schema(database_url)
+    config = load_config(REPO / "config")
+    sessions = db.session_factory(database_url)
+    code = SemesterCode.parse("2026/2027-1")
+    with sessions() as session, pytest.raises(UserError) as caught:
+        stored_semester(session, code)
+    assert "2026/2027-1" in str(caught.value)  # not opened yet: open it first
+    with sessions.begin() as session:
+        row, _ = ensure_semester(session, config, code)
+        found = stored_semester(session, code)
+        assert found == StoredSemester.of(row)  # the row's code parsed alike
+    assert (found.code, found.id) == (code, row.id)
+    assert (found.starts_on, found.ends_on) == (dt.date(2026, 9, 1), dt.date(2026, 12, 22))
+    assert found.evaluation_deadline > found.ends_on > found.submission_deadline
 
 
 def test_datetimes_come_back_zone_aware_in_utc(database_url: str) -> None:

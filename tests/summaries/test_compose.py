@@ -23,7 +23,12 @@ from pumpurs.intake.collect import collect
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import OutboxMessage, Plan, PlanStatus
-from pumpurs.store.reference import ensure_semester, require_semester
+from pumpurs.store.reference import (
+    StoredSemester,
+    ensure_semester,
+    require_semester,
+    stored_semester,
+)
 from pumpurs.summaries.compose import (
     Composed,
     preview_summary,
@@ -60,13 +65,15 @@ def two_regions(ctx: Context) -> None:
         "LV-LIE-006;P-002;subject_consultation;latvian;2;;worse;no;",
     )
     with ctx.sessions.begin() as session:
-        evaluate(session, ctx.config, ctx.settings, SEMESTER)
-        refresh_figures(session, ctx.config, require_semester(session, SEMESTER))
+        semester = stored_semester(session, SEMESTER)
+        evaluate(session, ctx.config, ctx.settings, semester)
+        refresh_figures(session, ctx.config, semester)
 
 
 def queue(ctx: Context, suffix: str | None = None, language: str = "lv") -> dict[str, int]:
     with ctx.sessions.begin() as session:
-        report = queue_summaries(session, ctx.config, language, SEMESTER, TODAY, suffix)
+        semester = stored_semester(session, SEMESTER)
+        report = queue_summaries(session, ctx.config, language, semester, TODAY, suffix)
     return {**report.queued, "before": report.sent_before}
 
 
@@ -154,7 +161,7 @@ def test_a_change_against_the_previous_semester_is_said_as_people_say_it(ctx: Co
     for ref in ("P-101", "P-102", "P-103"):
         store_plan(ctx, ref, [hours("psychologist", 2)], semester=SEMESTER.previous())
     with ctx.sessions.begin() as session:
-        refresh_figures(session, ctx.config, require_semester(session, SEMESTER.previous()))
+        refresh_figures(session, ctx.config, stored_semester(session, SEMESTER.previous()))
     two_regions(ctx)
     with ctx.sessions() as session:
         text = preview_summary(session, ctx.config, "lv", SEMESTER, "school", "LV-LIE-006",
@@ -175,7 +182,8 @@ def test_a_unit_without_anybody_to_tell_is_reported(settings: Settings, tmp_path
         ctx = load_context(local)
         two_regions(ctx)
         with ctx.sessions.begin() as session:
-            report = queue_summaries(session, ctx.config, "lv", SEMESTER, TODAY)
+            semester = stored_semester(session, SEMESTER)
+            report = queue_summaries(session, ctx.config, "lv", semester, TODAY)
     assert (report.queued, report.without_recipient) == (
         {"school": 3, "region": 2, "nation": 0},
         ["nation LV"],
@@ -186,7 +194,7 @@ def test_a_unit_without_anybody_to_tell_is_reported(settings: Settings, tmp_path
 def test_without_an_approved_plan_the_summary_says_so(ctx: Context) -> None:
     store_plan(ctx, "P-001", [hours("psychologist", 2)], status=PlanStatus.SUBMITTED)
     with ctx.sessions.begin() as session:
-        refresh_figures(session, ctx.config, require_semester(session, SEMESTER))
+        refresh_figures(session, ctx.config, stored_semester(session, SEMESTER))
         composed = preview_summary(session, ctx.config, "lv", SEMESTER, "school", "LV-LIE-006",
                                    TODAY)  # fmt: skip
     assert "vēl nav neviena apstiprināta atbalsta plāna (visi plāni: 1)" in composed.email.text
@@ -221,10 +229,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Composed, dict[str, 
     with use_settings(local):
         ctx = load_context(local)
         with ctx.sessions.begin() as session:
-            semester, _ = ensure_semester(session, ctx.config, SEMESTER)
-            collect(session, ctx.config, local, SEMESTER)
+            semester = StoredSemester.of(ensure_semester(session, ctx.config, SEMESTER)[0])
+            collect(session, ctx.config, local, semester)
             session.execute(update(Plan).values(status=PlanStatus.APPROVED))
-            evaluate(session, ctx.config, local, SEMESTER)
+            evaluate(session, ctx.config, local, semester)
             refresh_figures(session, ctx.config, semester)
             composed = preview_summary(session, ctx.config, "lv", SEMESTER, "nation", "LV", TODAY)
     manifest = json.loads((out / "data" / "manifest.json").read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from pumpurs.store.models import SemesterFigure
-from pumpurs.store.reference import require_semester
+from pumpurs.store.reference import stored_semester
 from pumpurs.summaries.figures import CHANGES, FigureInput, compare_figures, compute_figures
 from pumpurs.summaries.store import (
     load_input,
@@ -218,7 +218,7 @@ def test_figures_are_stored_from_the_database_and_recomputed_idempotently(ctx: C
     )
     store_plan(ctx, "P-002", [hours("psychologist", 2, provider="S-1")], school="LV-KUL-001")
     with ctx.sessions.begin() as session:
-        semester = require_semester(session, SEMESTER)
+        semester = stored_semester(session, SEMESTER)
         assert refresh_figures(session, ctx.config, semester) == 21  # 9 + 6 + 5 + 1 units
         planned = read_figures(session, semester.id)[("nation", "LV")]
     assert planned["pupils"] == 2 and planned["fulfilment"]["awaiting"] == 2
@@ -229,8 +229,8 @@ def test_figures_are_stored_from_the_database_and_recomputed_idempotently(ctx: C
         "LV-LIE-006;P-001;meals;;;100;improved;yes;",
     )
     with ctx.sessions.begin() as session:
-        evaluate(session, ctx.config, ctx.settings, SEMESTER)
-        semester = require_semester(session, SEMESTER)
+        semester = stored_semester(session, SEMESTER)
+        evaluate(session, ctx.config, ctx.settings, semester)
         changed = refresh_figures(session, ctx.config, semester)
         stamps = session.execute(select(SemesterFigure.id, SemesterFigure.computed_at)).all()
         again = refresh_figures(session, ctx.config, semester)
@@ -273,6 +273,6 @@ def test_the_previous_semesters_figures_are_read_when_stored(ctx: Context) -> No
     store_plan(ctx, "P-001", [hours("psychologist", 2)], semester=SEMESTER.previous())
     with ctx.sessions.begin() as session:
         assert read_semester_figures(session, SEMESTER) is None  # never opened
-        refresh_figures(session, ctx.config, require_semester(session, SEMESTER.previous()))
+        refresh_figures(session, ctx.config, stored_semester(session, SEMESTER.previous()))
         stored = read_semester_figures(session, SEMESTER.previous())
     assert stored is not None and stored[("nation", "LV")]["pupils"] == 1

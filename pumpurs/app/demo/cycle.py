@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class Cycle:
         self.flow("summaries", "summaries")
         return self.results
 
-    def flow(self, command: str, step: str, suffix: str = "") -> dict[str, Any]:
+    def flow(self, command: str, step: str, suffix: str = "") -> Mapping[str, object]:
         """Run one flow in this process (it shows in Prefect) and report its counts."""
         result = run_flow(command, self.semester.code)
         self.results[step + suffix] = result
