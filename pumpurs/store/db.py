@@ -7,7 +7,7 @@ import threading
 import time
 from collections import deque
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -21,6 +21,7 @@ from sqlalchemy.pool import QueuePool
 from pumpurs.errors import DatabaseUnavailable, UserError
 from pumpurs.i18n.catalogue import N_
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "pumpurs_read_only"  # an execution option: the session never writes
 BUSY_SECONDS = 30.0  # how long a writer waits for SQLite's write lock before giving up
 SQLITE_POOL = 20  # connections kept: web requests run on 40 threads, each reads or writes
@@ -78,8 +79,6 @@ def engine_for(url: str) -> Engine:
         if database and database != ":memory:":
             # This process's writers queue here rather than in SQLite's busy handler.
             writers = FairLock()
-            from pathlib import Path
-
             try:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:  # e.g. a file where the folder should be: one line, no trace
@@ -196,7 +195,7 @@ def read_session_factory(url: str) -> sessionmaker[Session]:
 def alembic_config(url: str) -> AlembicConfig:
     """Return an Alembic configuration pointing at the package's migrations."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(resources.files("pumpurs.store") / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["engine"] = engine_for(url)
     return config
