@@ -148,6 +148,9 @@ class Programme(_Strict):
     approval_chain: list[Role] = Field(min_length=1)
     calendar: Calendar
     summary_recipients: list[Person] = Field(default_factory=list)  # the national summary
+    # Pupil data of a semester is kept until 31 December of the year of its evaluation
+    # deadline, this many years on, then erased (README, "Data protection").
+    retention_years: int = Field(default=5, ge=1, le=30)
 
     @model_validator(mode="after")
     def _ranges(self) -> Programme:

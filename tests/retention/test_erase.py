@@ -1,0 +1,228 @@
+"""Retention on a semester that was lived through: files collected (one refused row naming a
+pupil), plans routed and decided (one returned with a reason), a page viewed, an evaluation with
+a comment, figures, and a plan carried into a later semester. Past the keeping period its pupil
+data goes from every table and the inbox; its figures stay; a second run and a dry run change
+nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import inspect, select, text
+
+from pumpurs.approvals import Origin, Outcome, decide_link, ensure_steps, queue_route_mail
+from pumpurs.clock import RIGA
+from pumpurs.evaluation.evaluate import evaluate
+from pumpurs.i18n.templates import RenderedEmail
+from pumpurs.intake.collect import collect
+from pumpurs.mail.outbox import queue
+from pumpurs.retention import apply_retention, due_semesters, kept_until
+from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
+from pumpurs.store import lifecycle
+from pumpurs.store.access import Page, record_view
+from pumpurs.store.context import Context, load_context, use_settings
+from pumpurs.store.models import (
+    AuditEntry,
+    Plan,
+    PlanRevision,
+    PlanStatus,
+    Pupil,
+    Semester,
+    SemesterFigure,
+)
+from pumpurs.store.reference import ensure_semester, stored_semester
+from pumpurs.summaries.store import refresh_figures
+from tests.approvals.factory import issue_links
+
+OLD, LATER = SemesterCode.parse("2026/2027-1"), SemesterCode.parse("2027/2028-1")
+SCHOOL = "LV-LIE-006"
+HEADER = ("school_code;pupil_ref;grade;risk_categories;goal;measure;subject;provider_ref;"
+          "hours_per_month;eur_per_month")  # fmt: skip
+PLANS = [
+    f"{SCHOOL};P-RETAIN1;7;learning;Sasniegt 6 balles matemātikā;psychologist;;T-1;2;",
+    f"{SCHOOL};P-RETAIN2;8;economic;Apmeklēt visas stundas;meals;;;;40",
+    f"{SCHOOL};P-RETAIN3;9;family;Mērķis ar kļūdu;unknown_measure;;T-1;2;",
+]
+EVALUATION = ("school_code;pupil_ref;measure;subject;delivered_hours;spent_eur;outcome;continue;"
+              "comment\n"
+              f"{SCHOOL};P-RETAIN1;psychologist;;8;;improved;jā;Vecāki iesaistījās aktīvi\n")  # fmt: skip
+REASON = "Precizējiet mērķi: vajag izmērāmu"
+# What the old semester held about its pupils and must not hold afterwards (P-RETAIN1 stays:
+# the pupil has a plan in the later semester, still kept).
+GONE = ["P-RETAIN2", "P-RETAIN3", "Sasniegt 6 balles", "Apmeklēt visas stundas",
+        "Mērķis ar kļūdu", "Vecāki iesaistījās", "Precizējiet mērķi"]  # fmt: skip
+ORIGIN = Origin(ip="192.0.2.20", user_agent="pytest")
+AFTER = dt.datetime(2033, 1, 3, 9, tzinfo=RIGA)  # 2026/2027-1 is kept until 31 December 2032
+
+
+def at(year: int, month: int, day: int) -> Any:
+    return time_machine.travel(dt.datetime(year, month, day, 10, tzinfo=RIGA), tick=False)
+
+
+def put(settings: Settings, code: SemesterCode, kind: str, name: str, content: str) -> Path:
+    folder = settings.effective_inbox_dir / code.folder / SCHOOL / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(content, encoding="utf-8")
+    return folder / name
+
+
+@pytest.fixture
+def lived(settings: Settings) -> Iterator[Context]:
+    """Return a store with the old semester lived through and a later one with a carried plan."""
+    with use_settings(settings), at(2026, 9, 10):
+        ctx = load_context(settings)
+        put(settings, OLD, "plans", "plani.csv", "\n".join([HEADER, *PLANS]) + "\n")
+        with ctx.sessions.begin() as session:
+            ensure_semester(session, ctx.config, OLD)
+            stored = stored_semester(session, OLD)
+            assert collect(session, ctx.config, settings, stored).rows_rejected == 1
+            ensure_steps(session, ctx.config)
+            queue_route_mail(session, ctx.config, settings, stored)
+            queue(session, key=f"summary:{OLD.code}:nation:LV:pmp@ikvd.example", kind="summary",
+                  to="pmp@ikvd.example",
+                  email=RenderedEmail("Kopsavilkums", "Skolēni: 2", "<p>Skolēni: 2</p>"))  # fmt: skip
+        links = issue_links(ctx)
+        with ctx.sessions() as session:
+            refs = dict(session.execute(select(Pupil.ref, Plan.id).join(Plan)).tuples().all())
+        with ctx.sessions.begin() as session:
+            record_view(session, page=Page.PLAN, plan_ids=list(refs.values()),
+                        link_holder="koordinators@kurzeme.example", ip="192.0.2.1")  # fmt: skip
+            decide_link(session, ctx.config, settings, links[refs["P-RETAIN1"]], Outcome.APPROVED,
+                        reason=None, origin=ORIGIN)  # fmt: skip
+            decide_link(session, ctx.config, settings, links[refs["P-RETAIN2"]], Outcome.RETURNED,
+                        reason=REASON, origin=ORIGIN)  # fmt: skip
+    with at(2026, 12, 28):
+        put(settings, OLD, "evaluation", "izvertejums.csv", EVALUATION)
+        with ctx.sessions.begin() as session:
+            stored = stored_semester(session, OLD)
+            assert evaluate(session, ctx.config, settings, stored).plans_evaluated == 1
+            refresh_figures(session, ctx.config, stored)
+    with at(2027, 9, 5):  # the pupil goes on in a later semester (kept longer)
+        put(settings, LATER, "plans", "plani.csv", "kept\n")
+        with ctx.sessions.begin() as session:
+            later, _ = ensure_semester(session, ctx.config, LATER)
+            pupil = session.get(Plan, refs["P-RETAIN1"]).pupil_id  # type: ignore[union-attr]
+            plan = Plan(semester_id=later.id, school_id=session.get(Pupil, pupil).school_id,  # type: ignore[union-attr]
+                        pupil_id=pupil, revision=1, continued_from_id=refs["P-RETAIN1"])  # fmt: skip
+            lifecycle.move(plan, PlanStatus.DRAFT)
+            plan.revisions.append(PlanRevision(number=1, grade=8, goal="Turpināt atbalstu"))
+            session.add(plan)
+    with at(2028, 6, 1), ctx.sessions.begin() as session:
+        record_view(session, page=Page.PENDING, plan_ids=[plan.id], link_holder="x@y.example")
+    with use_settings(settings):
+        yield ctx
+
+
+def dump(ctx: Context) -> dict[str, list[tuple[Any, ...]]]:
+    """Return every row of every table, in id order."""
+    engine = ctx.sessions.kw["bind"]
+    found = {}
+    with engine.connect() as connection:
+        for table in sorted(inspect(engine).get_table_names()):
+            if table == "alembic_version":
+                continue
+            rows = connection.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')).all()
+            found[table] = [tuple(row) for row in rows]
+    return found
+
+
+def holding(ctx: Context, needles: list[str]) -> list[str]:
+    """Return where any needle is found: every column of every table (JSON and bytes too)."""
+    found = []
+    for table, rows in dump(ctx).items():
+        for row in rows:
+            for value in row:
+                if isinstance(value, dict | list):
+                    value = json.dumps(value, ensure_ascii=False)
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                if isinstance(value, str):
+                    found += [f"{table}: {n}" for n in needles if n in value]
+    return found
+
+
+def run(ctx: Context, dry_run: bool = False) -> dict[str, int]:
+    with time_machine.travel(AFTER, tick=False), ctx.sessions.begin() as session:
+        report = apply_retention(session, ctx.settings, ctx.config, today=AFTER.date(),
+                                 dry_run=dry_run, run="test-run")  # fmt: skip
+    return report.counts()
+
+
+def test_the_keeping_period_counts_whole_years_from_the_evaluation_year() -> None:
+    assert kept_until(dt.date(2027, 1, 5), 5) == dt.date(2032, 12, 31)
+    assert kept_until(dt.date(2027, 6, 12), 1) == dt.date(2028, 12, 31)
+
+
+def test_only_semesters_past_the_period_are_due(lived: Context) -> None:
+    with lived.sessions() as session:
+        assert due_semesters(session, dt.date(2032, 12, 31), 5) == []
+        [due] = due_semesters(session, dt.date(2033, 1, 1), 5)
+        assert (due.code, due.kept_until) == (OLD, dt.date(2032, 12, 31))
+
+
+def test_retention_erases_the_pupil_data_keeps_the_figures_and_a_rerun_changes_nothing(
+    lived: Context,
+) -> None:
+    ctx = lived
+    assert holding(ctx, GONE) != []  # the old semester holds all of it before
+    before = dump(ctx)
+    dry = run(ctx, dry_run=True)
+    assert dump(ctx) == before  # a dry run changes nothing
+    old_inbox = ctx.settings.effective_inbox_dir / OLD.folder
+    assert old_inbox.is_dir()
+
+    counts = run(ctx)
+    assert counts == dry  # the dry run said what went
+    assert counts["semesters_erased"] == 1
+    for name in ("pupil_refs", "goals", "comments", "reasons", "rejections", "files",
+                 "inbox_files", "messages", "attachments", "audit_entries", "links_cut",
+                 "views_pruned"):  # fmt: skip
+        assert counts[name] > 0, name
+    assert holding(ctx, GONE) == []
+    assert not old_inbox.exists()
+    assert (ctx.settings.effective_inbox_dir / LATER.folder / SCHOOL / "plans").is_dir()
+
+    after = dump(ctx)
+    # The figures stay, and recomputing them from what is left gives the same.
+    assert after["semester_figure"] == before["semester_figure"]
+    with ctx.sessions.begin() as session:
+        assert refresh_figures(session, ctx.config, stored_semester(session, OLD)) == 0
+    with ctx.sessions() as session:
+        plans = session.execute(
+            select(Plan.id, Pupil.ref, Pupil.erased_at, Semester.code)
+            .join(Pupil, Pupil.id == Plan.pupil_id)
+            .join(Semester, Semester.id == Plan.semester_id)
+        ).all()
+        old_refs = [ref for _, ref, _, code in plans if code == OLD.code]
+        assert len(old_refs) == 2 and all(re.fullmatch(r"erased-[0-9a-f]{16}", r) for r in old_refs)
+        assert [ref for _, ref, _, code in plans if code == LATER.code] == ["P-RETAIN1"]
+        later = session.scalars(select(Plan).where(Plan.continued_from_id.is_not(None))).all()
+        assert later == []  # the link back to the erased plan is cut
+        assert session.scalar(select(Semester.erased_at).where(Semester.code == OLD.code))
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "retention.erased")
+        ).one()
+        assert audit.details["semester"] == OLD.code and audit.details["run"] == "test-run"
+        assert audit.details["goals"] == counts["goals"]
+        assert not set(json.dumps(audit.details, ensure_ascii=False).split()) & set(GONE)
+        # The summary (figures only) is kept whole.
+        summary = session.execute(text("SELECT body_text FROM outbox_message WHERE kind = "
+                                       "'summary'")).scalar_one()  # fmt: skip
+        assert summary == "Skolēni: 2"
+        views = session.execute(text("SELECT page FROM page_view")).scalars().all()
+        assert views == ["pending"]  # the 2026 view went, the 2028 one stays
+
+    assert run(ctx) == {**{k: 0 for k in counts}, "retention_years": 5}
+    assert dump(ctx) == after  # a second run changes nothing
+    assert session is not None
+    with ctx.sessions() as session:
+        figures = session.scalars(select(SemesterFigure.figures)).all()
+    assert figures and all(f for f in figures)
