@@ -27,10 +27,12 @@ def apply_retention(dry_run: bool = False) -> RunCounts:
     title = t.gettext("Retention of pupil data")
     counts: RunCounts = {"dry_run": dry_run, **report.counts()}
     notes = [
-        t.gettext(
+        t.ngettext(
             "Pupil data is kept until 31 December of the year of a semester's evaluation "
-            "deadline plus %(years)s years.",
-            years=report.retention_years,
+            "deadline plus %(num)s year.",
+            "Pupil data is kept until 31 December of the year of a semester's evaluation "
+            "deadline plus %(num)s years.",
+            report.retention_years,
         ),
         t.gettext("Dry run: nothing was erased; the counts say what would go.")
         if dry_run
