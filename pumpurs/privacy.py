@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pandas as pd
 
@@ -79,54 +78,4 @@ def _redact_zip(content: bytes) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in members:
             target.writestr(info, _CODE_BYTES.sub(_mask_bytes, data))
-    return out.getvalue()
-
-
-def _ref_pattern(ref: str) -> re.Pattern[bytes]:
-    # The reference as a whole cell value: not a piece of a longer reference or word.
-    return re.compile(rb"(?<![\w-])" + re.escape(ref.encode("utf-8")) + rb"(?![\w-])")
-
-
-def contains_ref(content: bytes, ref: str) -> bool:
-    """Return whether a file (text, or a zip such as XLSX) names this pupil reference."""
-    pattern = _ref_pattern(ref)
-    if content.startswith(b"PK\x03\x04"):
-        members = _zip_members(content)
-        if members is not None:
-            return any(pattern.search(data) for _, data in members)
-    return pattern.search(content) is not None
-
-
-def replace_ref(content: bytes, ref: str, token: str) -> bytes:
-    """Return the file with every whole occurrence of a pupil reference replaced by a token,
-    keeping its format (text in place, a zip such as XLSX member by member)."""
-    pattern, replacement = _ref_pattern(ref), token.encode("utf-8")
-    if content.startswith(b"PK\x03\x04"):
-        members = _zip_members(content)
-        if members is not None:
-            if not any(pattern.search(data) for _, data in members):
-                return content
-            return _zip_of([(info, pattern.sub(replacement, data)) for info, data in members])
-    return pattern.sub(replacement, content)
-
-
-def _zip_members(content: bytes) -> list[tuple[Any, bytes]] | None:
-    import io
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as source:
-            return [(info, source.read(info)) for info in source.infolist()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return None
-
-
-def _zip_of(members: list[tuple[Any, bytes]]) -> bytes:
-    import io
-    import zipfile
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in members:
-            target.writestr(info, data)
     return out.getvalue()

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pumpurs.clock import utcnow
-from pumpurs.privacy import contains_ref, replace_ref
+from pumpurs.retention.files import names_ref, without_ref
 from pumpurs.retention.scrub import erase_messages, scrub_audit, token
 from pumpurs.settings import Settings
 from pumpurs.store.access import views_of
@@ -243,7 +243,7 @@ def _files(session: Session, school: str, ref: str) -> list[tuple[Submission, st
     found = []
     for submission_id, code in ids:
         submission = session.get(Submission, submission_id)
-        if submission is not None and contains_ref(submission.content or b"", ref):
+        if submission is not None and names_ref(submission.content or b"", ref):
             found.append((submission, str(code)))
     return found
 
@@ -254,7 +254,7 @@ def _inbox_files(settings: Settings, school: str, ref: str) -> list[Path]:
     return sorted(
         path
         for path in inbox.glob(f"*/{school}/*/*")
-        if path.is_file() and contains_ref(path.read_bytes(), ref)
+        if path.is_file() and names_ref(path.read_bytes(), ref)
     )
 
 
@@ -292,7 +292,7 @@ def _messages(
             .where(OutboxMessage.recipient == coordinator)
         ).all()
         for message_id, content in attached:
-            if message_id not in found and contains_ref(content, ref):
+            if message_id not in found and names_ref(content, ref):
                 message = session.get(OutboxMessage, message_id)
                 if message is not None:
                     found[message_id] = message
@@ -401,13 +401,13 @@ def _apply(
         .execution_options(synchronize_session=False)
     )
     for submission, _ in _files(session, school, ref):
-        kept = replace_ref(submission.content or b"", ref, new)
+        kept = without_ref(submission.content or b"", ref, new)
         submission.content, submission.size = kept, len(kept)
         # The inbox file changes alike: it is known by the new checksum, and not read again.
         submission.sha256 = hashlib.sha256(kept).hexdigest()
     for path in _inbox_files(settings, school, ref):
         temporary = path.with_name(f".{path.name}.erased")
-        temporary.write_bytes(replace_ref(path.read_bytes(), ref, new))
+        temporary.write_bytes(without_ref(path.read_bytes(), ref, new))
         temporary.replace(path)
     pattern = _text_pattern(ref)
     for message in _messages(session, school_id, ref, plan_ids):
@@ -417,5 +417,5 @@ def _apply(
         for attachment in session.scalars(
             select(OutboxAttachment).where(OutboxAttachment.message_id == message.id)
         ):
-            attachment.content = replace_ref(attachment.content, ref, new)
+            attachment.content = without_ref(attachment.content, ref, new)
     session.flush()
