@@ -12,7 +12,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.dashboard import RunCounts, publish_keyed, run_texts
-from tasks.retention import erase_due_data, prepare_store
+from tasks.retention import erase_due_data, forget_artifacts, prepare_store
 
 
 @flow(
@@ -23,9 +23,10 @@ def apply_retention(dry_run: bool = False) -> RunCounts:
     """Erase (or, with `dry_run`, list) the pupil data past the keeping period."""
     prepare_store()
     report = erase_due_data(dry_run, f"retention/{flow_run.id or 'local'}")
+    artifacts = forget_artifacts([e.semester.replace("/", "-") for e in report.semesters], dry_run)
     t = run_texts()
     title = t.gettext("Retention of pupil data")
-    counts: RunCounts = {"dry_run": dry_run, **report.counts()}
+    counts: RunCounts = {"dry_run": dry_run, **report.counts(), "prefect_artifacts": artifacts}
     notes = [
         t.ngettext(
             "Pupil data is kept until 31 December of the year of a semester's evaluation "

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from prefect import flow
+from prefect.artifacts import create_table_artifact
 from sqlalchemy import select
 
 from flows.apply_retention import apply_retention
@@ -30,7 +32,25 @@ def goals(ctx: Context) -> dict[str, str]:
     return {ref: goal for ref, goal in rows}
 
 
+def old_artifacts() -> list[str]:
+    """Return the keys of Prefect's artifacts about the old semester."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    wanted = ArtifactFilter(key=ArtifactFilterKey(like_="-2019-2020-1-"))
+    with get_client(sync_client=True) as client:
+        return [str(a.key) for a in client.read_artifacts(artifact_filter=wanted)]
+
+
+@flow
+def old_evaluation_run() -> None:
+    """Leave what an evaluate run of the old semester left: missing evaluations name pupils."""
+    create_table_artifact([{"school": "LV-LIE-006", "pupils": "P-OLD1"}],
+                          key="evaluate-2019-2020-1-missing-evaluations")  # fmt: skip
+
+
 def test_a_dry_run_then_the_run_then_nothing_more(context: Context) -> None:
+    old_evaluation_run()
     old = submitted_plan(context, ref="P-OLD1", semester=LONG_AGO, goal="Vecs mērķis")
     submitted_plan(context, ref="P-NEW1", goal="Šī semestra mērķis")
     with context.sessions.begin() as session:
@@ -42,6 +62,7 @@ def test_a_dry_run_then_the_run_then_nothing_more(context: Context) -> None:
     dry = apply_retention(dry_run=True)
     assert (dry["dry_run"], dry["pupil_refs"], dry["goals"], dry["reasons"]) == (True, 1, 1, 1)
     assert goals(context) == before
+    assert dry["prefect_artifacts"] == 1 and old_artifacts()
     summary = str(latest_artifact("retention-summary").get("data"))
     assert "Izmēģinājums: nekas netika dzēsts" in summary
     [row] = json.loads(str(latest_artifact("retention-semesters").get("data")))
@@ -51,6 +72,7 @@ def test_a_dry_run_then_the_run_then_nothing_more(context: Context) -> None:
     assert {k: v for k, v in done.items() if k != "dry_run"} == {
         k: v for k, v in dry.items() if k != "dry_run"
     }
+    assert old_artifacts() == []
     after = goals(context)
     assert after["P-NEW1"] == "Šī semestra mērķis" and "P-OLD1" not in after
     assert [goal for ref, goal in after.items() if ref.startswith("erased-")] == [""]
