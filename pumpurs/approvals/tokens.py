@@ -97,8 +97,8 @@ class Verified:
     role: str
     approver_email: str  # whose step it is
     expires_at: dt.datetime
-    holder: str = ""  # who the link was sent to: the approver, or their substitute
-    substitute: str | None = None  # set when the holder decides on the approver's behalf
+    holder: str  # who the link was sent to: the approver, or their substitute
+    substitute: str | None  # set when the holder decides on the approver's behalf
 
 
 def _approval_signer(settings: Settings) -> URLSafeSerializer:
