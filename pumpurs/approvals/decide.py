@@ -27,7 +27,7 @@ from pumpurs.approvals.decided import (
     plan_facts,
 )
 from pumpurs.approvals.returned import queue_returned
-from pumpurs.approvals.steps import create_step, plan_next_step
+from pumpurs.approvals.steps import create_step, moved_from, plan_next_step
 from pumpurs.approvals.substitutes import desks
 from pumpurs.approvals.tokens import (
     LinkProblem,
@@ -108,10 +108,11 @@ def may_decide(
         return None
     if desks(config).stands_in(person, approver, today_riga()):
         return person
-    held = held_before(session, [step_id], person)
-    if step_id in held:
-        ended = LinkProblem.SUBSTITUTION_ENDED if held[step_id] else LinkProblem.MOVED
-        raise LinkRefused(ended, role=role)
+    plan_id = session.scalar(select(ApprovalStep.plan_id).where(ApprovalStep.id == step_id))
+    if plan_id is not None and moved_from(session, plan_id, step_id, person):
+        raise LinkRefused(LinkProblem.MOVED, role=role)
+    if held_before(session, [step_id], person).get(step_id):  # sent to them as a substitute
+        raise LinkRefused(LinkProblem.SUBSTITUTION_ENDED, role=role)
     raise LinkRefused(LinkProblem.OTHER_APPROVER)
 
 

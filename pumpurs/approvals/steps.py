@@ -204,12 +204,26 @@ def move_steps(
     return len(done)
 
 
+MOVED = "approval.step.moved"
+_MOVES = select(AuditEntry.details).where(
+    AuditEntry.action == MOVED, AuditEntry.entity == "plan", AuditEntry.entity_id == bindparam("p")
+)
+
+
+def moved_from(session: Session, plan_id: int, step_id: int, person: str) -> bool:
+    """Return whether this step was moved away from `person` (the audit log keeps each move)."""
+    return any(
+        details.get("step_id") == step_id and str(details.get("from", "")).lower() == person.lower()
+        for details in session.scalars(_MOVES, {"p": plan_id})
+    )
+
+
 def _moved(row: dict[Hashable, Any], at: Any) -> dict[str, Any]:
     """Return the audit entry of one step moved to another approver."""
     return {
         "at": at,
         "actor": "system",
-        "action": "approval.step.moved",
+        "action": MOVED,
         "entity": "plan",
         "entity_id": int(row["plan_id"]),
         "details": {

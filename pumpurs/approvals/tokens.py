@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from pumpurs.approvals.steps import moved_from
 from pumpurs.approvals.substitutes import desks
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
@@ -254,7 +255,7 @@ def verify(session: Session, nonce: str, config: Config | None = None) -> Verifi
     token_id, holder, token_revision, used_at, expires_at, on_behalf = row[:6]
     step_id, plan_id, step_revision, step_index, role, approver, step_status = row[6:13]
     plan_revision, plan_status = row[13:]
-    substitute = _acting(holder, on_behalf, approver, role, config)
+    substitute = _acting(session, step_id, plan_id, holder, on_behalf, approver, role, config)
     check_step(session, step_id, step_status, step_revision, plan_revision, plan_status)
     if token_revision != plan_revision:
         raise LinkRefused(LinkProblem.SUPERSEDED)
@@ -278,16 +279,25 @@ def verify(session: Session, nonce: str, config: Config | None = None) -> Verifi
 
 
 def _acting(
-    holder: str, on_behalf: str | None, approver: str, role: str, config: Config | None
+    session: Session,
+    step_id: int,
+    plan_id: int,
+    holder: str,
+    on_behalf: str | None,
+    approver: str,
+    role: str,
+    config: Config | None,
 ) -> str | None:
     """Return the substitute a link lets decide (None: the approver's own link), or raise
-    LinkRefused: the step moved to another approver, or the substitute's dates are over."""
-    if on_behalf is None:
-        if holder.lower() != approver.lower():  # only ever sent to the approver: moved since
+    LinkRefused: the step moved to another approver (the audit log has the move), the
+    substitute's dates are over, or the link was never this approver's."""
+    owner = holder if on_behalf is None else on_behalf
+    if owner.lower() != approver.lower():
+        if moved_from(session, plan_id, step_id, owner):
             raise LinkRefused(LinkProblem.MOVED, role=role)
+        raise LinkRefused(LinkProblem.OTHER_APPROVER)
+    if on_behalf is None:
         return None
-    if on_behalf.lower() != approver.lower():
-        raise LinkRefused(LinkProblem.MOVED, role=role)
     if config is None or not desks(config).stands_in(holder, approver, today_riga()):
         raise LinkRefused(LinkProblem.SUBSTITUTION_ENDED, role=role)
     return holder
