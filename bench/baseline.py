@@ -54,8 +54,7 @@ def run(engine: Engine, inbox: Path, config: Config) -> int:
         label = f"{path.parent.parent.name}/{path.name}"
         submissions.append({"semester_id": 1, "school_folder": path.parent.parent.name,
                             "kind": "plans", "filename": path.name,
-                            "sha256": hashlib.sha256(content).hexdigest(),
-                            "kept_sha256": hashlib.sha256(content).hexdigest(), "redacted": False,
+                            "sha256": hashlib.sha256(content).hexdigest(), "redacted": False,
                             "size": len(content), "content": content, "status": "ingested",
                             "rows_read": 0, "rows_accepted": 0, "rows_rejected": 0})  # fmt: skip
         if result.frame is not None:

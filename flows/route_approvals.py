@@ -35,6 +35,7 @@ def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
         "semester": code.code,
         "steps_created": steps.created,
         "steps_superseded": steps.superseded,
+        "steps_moved": steps.moved,
         **routed.counts(),
         "pending": overview.pending,
         "decided_today": len(overview.decided_today),

@@ -66,16 +66,49 @@ class Person(_Strict):
     email: Email
 
 
+class Substitute(_Strict):
+    """Who stands in for an approver from one day to another (both included, in Latvia)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str
+    email: Email
+    starts_on: dt.date = Field(alias="from")
+    ends_on: dt.date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _range(self) -> Substitute:
+        if self.ends_on < self.starts_on:
+            raise ValueError("`to` must not be before `from`")
+        return self
+
+    def stands_in_on(self, day: dt.date) -> bool:
+        """Return whether the substitute has the approver's desk on this day."""
+        return self.starts_on <= day <= self.ends_on
+
+
+class Approver(Person):
+    """A person who decides plans: may name a substitute for a time."""
+
+    substitute: Substitute | None = None
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Approver:
+        if self.substitute is not None and self.substitute.email.lower() == self.email.lower():
+            raise ValueError("the substitute must be someone else")
+        return self
+
+
 class Municipality(_Strict):
     code: str
     name: str
-    coordinator: Person | None = None
+    coordinator: Approver | None = None
 
 
 class Region(_Strict):
     code: str
     name: str
-    coordinator: Person
+    coordinator: Approver
     escalation: Person
     municipalities: list[Municipality]
 
@@ -85,7 +118,7 @@ class School(_Strict):
     name: str
     municipality: str
     coordinator: Person
-    director: Person | None = None
+    director: Approver | None = None
     vocational: bool = False
 
 
@@ -115,6 +148,9 @@ class Programme(_Strict):
     approval_chain: list[Role] = Field(min_length=1)
     calendar: Calendar
     summary_recipients: list[Person] = Field(default_factory=list)  # the national summary
+    # Pupil data of a semester is kept until 31 December of the year of its evaluation
+    # deadline, this many years on, then erased (README, "Data protection").
+    retention_years: int = Field(default=5, ge=1, le=30)
 
     @model_validator(mode="after")
     def _ranges(self) -> Programme:
@@ -159,6 +195,16 @@ class Config(BaseModel):
     def municipalities(self) -> dict[str, Municipality]:
         """Return every municipality by code."""
         return {m.code: m for region in self.regions for m in region.municipalities}
+
+    def approvers(self) -> list[Approver]:
+        """Return every approver of the roster (regional and municipal coordinators, directors),
+        once per entry."""
+        return [
+            *(region.coordinator for region in self.regions),
+            *(m.coordinator for region in self.regions for m in region.municipalities
+              if m.coordinator is not None),
+            *(school.director for school in self.schools if school.director is not None),
+        ]  # fmt: skip
 
     def semester_dates(self, semester: SemesterCode) -> SemesterDates:
         """Return the dates of a semester from the calendar."""
@@ -247,6 +293,7 @@ def _check_references(config_dir: Path, config: Config) -> None:
         regions_file, "municipalities", [m.code for r in config.regions for m in r.municipalities]
     )
     _unique(schools_file, "schools", [s.code for s in config.schools])
+    _one_substitute_at_a_time(regions_file, config)
     municipalities = config.municipalities()
     chain = config.programme.approval_chain
     for index, school in enumerate(config.schools):
@@ -270,6 +317,22 @@ def _check_references(config_dir: Path, config: Config) -> None:
                 f"municipalities.{school.municipality}.coordinator",
                 "required because approval_chain has municipal_coordinator",
             )
+
+
+def _one_substitute_at_a_time(file: str, config: Config) -> None:
+    """Refuse two different substitutes of one approver on the same day (the roster may name
+    one person in several roles: the substitutes must then agree)."""
+    ranges: dict[str, set[Substitute]] = {}
+    for approver in config.approvers():
+        if approver.substitute is not None:
+            ranges.setdefault(approver.email.lower(), set()).add(approver.substitute)
+    for email, substitutes in ranges.items():
+        ordered = sorted(substitutes, key=lambda s: (s.starts_on, s.ends_on, s.email))
+        for first, second in zip(ordered, ordered[1:], strict=False):
+            if second.starts_on <= first.ends_on:
+                raise ConfigError(
+                    file, "substitute", f"{email} has two substitutes on the same day"
+                )
 
 
 def _unique(file: str, key: str, codes: list[str]) -> None:

@@ -99,6 +99,26 @@ def publish_summary(
             )
 
 
+def publish_keyed(
+    prefix: str,
+    title: str,
+    counts: Mapping[str, Any],
+    notes: Iterable[str] = (),
+    tables: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> None:
+    """Publish a run's summary and tables under `<prefix>-<part>` keys: for a flow that is
+    about no one semester (retention)."""
+    create_markdown_artifact(
+        key=f"{prefix}-summary", markdown=markdown_summary(title, counts, notes, tables),
+        description=title,
+    )  # fmt: skip
+    for name, rows in (tables or {}).items():
+        if rows:
+            create_table_artifact(
+                key=f"{prefix}-{name}", table=rows, description=f"{title}: {name}"
+            )
+
+
 def publish_markdown(
     flow: str, semester: SemesterCode, part: str, markdown: str, description: str
 ) -> None:

@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from typer._click import Command
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+from pumpurs.app.cli_pupil import pupil_app
 from pumpurs.app.cli_usage import usage_message
-from pumpurs.app.runs import FlowFailed, run_flow
+from pumpurs.app.runs import FlowFailed, run_flow, run_retention
 from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import N_, Texts, texts
 from pumpurs.semester import SemesterCode
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help=N_("Database schema: upgrade, current."), no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(pupil_app, name="pupil")
 
 JsonOption = Annotated[bool, typer.Option("--json", help=N_("Print a machine-readable result."))]
 SemesterArg = Annotated[str, typer.Argument(help=N_("Semester code, e.g. 2026/2027-1."))]
@@ -70,6 +72,18 @@ def summaries(
     as_json: JsonOption = False,
 ) -> None:
     _emit(run_flow("summaries", semester, force=force), as_json)
+
+
+@app.command(
+    help=N_("Erase the pupil data of semesters past the retention period (the figures stay).")
+)
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help=N_("List what would be erased; change nothing."))
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    _emit(run_retention(dry_run), as_json)
 
 
 @app.command(

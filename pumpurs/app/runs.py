@@ -23,6 +23,7 @@ ENTRYPOINTS = {
     "flows/route_approvals.py:route_approvals": "route",
     "flows/evaluate_semester.py:evaluate_semester": "evaluate",
     "flows/send_summaries.py:send_summaries": "summaries",
+    "flows/apply_retention.py:apply_retention": "retention",
 }
 """Each deployment's entrypoint in prefect.yaml, and the command that runs the same flow."""
 
@@ -53,6 +54,10 @@ def flow_of(command: str) -> Callable[..., Any]:
         from flows.send_summaries import send_summaries
 
         return send_summaries
+    if command == "retention":
+        from flows.apply_retention import apply_retention
+
+        return apply_retention
     raise KeyError(command)
 
 
@@ -64,10 +69,19 @@ def flow_at(entrypoint: str) -> Callable[..., Any]:
 def run_flow(command: str, semester: str, **parameters: Any) -> Mapping[str, object]:
     """Run a flow in this process (it shows in Prefect) and return its counts by name."""
     code = SemesterCode.parse(semester)
+    return _run(command, semester=code.code, **parameters)
+
+
+def run_retention(dry_run: bool) -> Mapping[str, object]:
+    """Run the retention flow in this process and return its counts by name."""
+    return _run("retention", dry_run=dry_run)
+
+
+def _run(command: str, **parameters: Any) -> Mapping[str, object]:
     flow = flow_of(command)
     load_context()  # fail fast, with a one-line reason, on a broken config or database
     try:
-        result: Mapping[str, object] = flow(semester=code.code, **parameters)
+        result: Mapping[str, object] = flow(**parameters)
     except UserError:
         raise
     except Exception as exc:  # the flow's own failure; Prefect has recorded the details

@@ -5,13 +5,14 @@ Pure functions over a Session: they never commit, and the caller owns the transa
 
 from __future__ import annotations
 
-from pumpurs.approvals.decide import decide_link, decide_step
+from pumpurs.approvals.decide import decide_link, decide_step, may_decide
 from pumpurs.approvals.decided import Decided, Origin, Outcome, ReasonRequired
 from pumpurs.approvals.digest import RouteMail, queue_route_mail
 from pumpurs.approvals.due import classify
 from pumpurs.approvals.overview import age_band, decided_on, pending_tables
 from pumpurs.approvals.pending import PendingStep, pending_for, step_owners
-from pumpurs.approvals.steps import StepChanges, ensure_steps, supersede_stale
+from pumpurs.approvals.steps import StepChanges, ensure_steps, move_steps, supersede_stale
+from pumpurs.approvals.substitutes import Desks, desks
 from pumpurs.approvals.tokens import (
     HTTP_STATUS,
     LinkProblem,
@@ -19,6 +20,7 @@ from pumpurs.approvals.tokens import (
     PriorDecision,
     Verified,
     approval_url,
+    held_before,
     issue_tokens,
     live_nonces,
     pending_url,
@@ -40,6 +42,7 @@ from pumpurs.approvals.views import (
 __all__ = [
     "HTTP_STATUS",
     "Decided",
+    "Desks",
     "LinkProblem",
     "LinkRefused",
     "MeasureLine",
@@ -59,9 +62,13 @@ __all__ = [
     "decide_link",
     "decide_step",
     "decided_on",
+    "desks",
     "ensure_steps",
+    "held_before",
     "issue_tokens",
     "live_nonces",
+    "may_decide",
+    "move_steps",
     "outcome_name",
     "past_decisions",
     "pending_for",

@@ -27,9 +27,17 @@ from pumpurs.approvals.decided import (
     plan_facts,
 )
 from pumpurs.approvals.returned import queue_returned
-from pumpurs.approvals.steps import create_step, plan_next_step
-from pumpurs.approvals.tokens import LinkProblem, LinkRefused, check_step, prior_decision, verify
-from pumpurs.clock import utcnow
+from pumpurs.approvals.steps import create_step, moved_from, plan_next_step
+from pumpurs.approvals.substitutes import desks
+from pumpurs.approvals.tokens import (
+    LinkProblem,
+    LinkRefused,
+    check_step,
+    held_before,
+    prior_decision,
+    verify,
+)
+from pumpurs.clock import today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.settings import Settings
 from pumpurs.store import lifecycle
@@ -55,11 +63,12 @@ def decide_link(
     origin: Origin,
 ) -> Decided:
     """Decide the plan a link was issued for; raise LinkRefused when the link may not."""
-    verified = verify(session, nonce)
+    verified = verify(session, nonce, config)
     check_reason(outcome, reason)
     return _record(
         session, config, settings, verified.step_id, outcome, reason, origin,
-        via="link", token_id=verified.token_id, nonce=nonce,
+        via="link", approver=verified.approver_email, substitute=verified.substitute,
+        token_id=verified.token_id, nonce=nonce,
     )  # fmt: skip
 
 
@@ -74,14 +83,37 @@ def decide_step(
     reason: str | None,
     origin: Origin,
 ) -> Decided:
-    """Decide a step picked on its approver's pending-plans page."""
+    """Decide a step picked on the pending-plans page of `approver_email`: the step's approver,
+    or their substitute while they stand in."""
     step = session.get(ApprovalStep, step_id)
     if step is None:
         raise LinkRefused(LinkProblem.UNKNOWN)
-    if step.approver_email.lower() != approver_email.lower():
-        raise LinkRefused(LinkProblem.OTHER_APPROVER)
+    substitute = may_decide(
+        session, config, step_id, step.approver_email, step.role, approver_email
+    )
     check_reason(outcome, reason)
-    return _record(session, config, settings, step_id, outcome, reason, origin, via="pending-page")
+    return _record(
+        session, config, settings, step_id, outcome, reason, origin,
+        via="pending-page", approver=step.approver_email, substitute=substitute,
+    )  # fmt: skip
+
+
+def may_decide(
+    session: Session, config: Config, step_id: int, approver: str, role: str, person: str
+) -> str | None:
+    """Return None if `person` is the step's approver, `person` if they stand in for the
+    approver today; else raise LinkRefused: the step moved away from them, their substitution
+    ended, or it was never theirs."""
+    if approver.lower() == person.lower():
+        return None
+    if desks(config).stands_in(person, approver, today_riga()):
+        return person
+    plan_id = session.scalar(select(ApprovalStep.plan_id).where(ApprovalStep.id == step_id))
+    if plan_id is not None and moved_from(session, plan_id, step_id, person):
+        raise LinkRefused(LinkProblem.MOVED, role=role)
+    if held_before(session, [step_id], person).get(step_id):  # sent to them as a substitute
+        raise LinkRefused(LinkProblem.SUBSTITUTION_ENDED, role=role)
+    raise LinkRefused(LinkProblem.OTHER_APPROVER)
 
 
 # Built once: a statement made per request costs more to build and key than to run. They are
@@ -118,7 +150,7 @@ _CLAIM = (
 # out because SQLAlchemy does not cache its dialects' ON CONFLICT statements; SQLite (3.35+)
 # and PostgreSQL read it alike.
 _DECISION_COLUMNS = ("step_id", "plan_id", "revision", "outcome", "reason", "approver_email",
-                     "decided_at", "ip", "user_agent")  # fmt: skip
+                     "substitute_email", "decided_at", "ip", "user_agent")  # fmt: skip
 _INSERT_DECISION = (
     text(
         f"INSERT INTO {_decision.name} ({', '.join(_DECISION_COLUMNS)}) "
@@ -156,20 +188,25 @@ def _record(
     origin: Origin,
     *,
     via: str,
+    approver: str,
+    substitute: str | None,
     token_id: int | None = None,
     nonce: str | None = None,
 ) -> Decided:
     now = utcnow()
-    # Lock and re-read (the step, then its plan): on PostgreSQL a concurrent decision may have
-    # committed meanwhile. Both paths lock the step before its links, so they cannot deadlock.
+    # Lock and re-read (the step, then its plan): on PostgreSQL a concurrent decision, or a
+    # route run moving the step to another approver, may have committed meanwhile. Both paths
+    # lock the step before its links, so they cannot deadlock.
     step = _Step(step_id, *session.execute(_LOCK, {"step_id": step_id}).one())
+    if step.approver_email.lower() != approver.lower():
+        raise LinkRefused(LinkProblem.MOVED, role=step.role)
     check_step(session, step.id, step.status, step.revision, step.plan_revision, step.plan_status)
     # The link is consumed here, and the step's other links (a reminder's, the digest's) die
     # with it: all in the decision's transaction.
     consumed = session.scalars(_CONSUME, {"b_step": step.id, "now": now}).all()
     if token_id is not None and token_id not in consumed:
         assert nonce is not None
-        verify(session, nonce)  # someone decided in between: this raises saying who and when
+        verify(session, nonce, config)  # someone decided in between: this raises saying who, when
         raise LinkRefused(LinkProblem.USED)
     claimed = session.execute(_CLAIM, {"b_step": step.id, "outcome": outcome.value, "now": now})
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -181,6 +218,7 @@ def _record(
         outcome=outcome,
         reason=reason,
         approver_email=step.approver_email,
+        substitute_email=substitute,
         decided_at=now,
         origin=origin,
     )
@@ -200,6 +238,7 @@ def _record(
         role=step.role,
         outcome=outcome,
         approver_email=step.approver_email,
+        substitute_email=substitute,
         decided_at=now,
         plan_status=plan_status,
         next_approver=next_approver,

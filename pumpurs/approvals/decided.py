@@ -53,7 +53,8 @@ class Decided:
     step_index: int
     role: str
     outcome: Outcome
-    approver_email: str
+    approver_email: str  # whose step it was
+    substitute_email: str | None  # who decided on the approver's behalf, if a substitute did
     decided_at: dt.datetime
     plan_status: str
     next_approver: str | None
@@ -63,6 +64,11 @@ class Decided:
     school_name: str  # what the "decided" page shows of the plan
     pupil_ref: str
     grade: int
+
+    @property
+    def decided_by(self) -> str:
+        """Return who took the decision: the substitute, or the approver."""
+        return self.substitute_email or self.approver_email
 
 
 def check_reason(outcome: Outcome, reason: str | None) -> None:
@@ -85,6 +91,7 @@ def decision_row(
     approver_email: str,
     decided_at: dt.datetime,
     origin: Origin,
+    substitute_email: str | None = None,
 ) -> dict[str, Any]:
     """Return the decision's row: the reason trimmed, the origin cut to the columns' sizes."""
     return {
@@ -94,6 +101,7 @@ def decision_row(
         "outcome": outcome.value,
         "reason": (reason or "").strip()[:MAX_REASON] or None,
         "approver_email": approver_email,
+        "substitute_email": substitute_email,
         "decided_at": decided_at,
         "ip": _cut(origin.ip, 64),
         "user_agent": _cut(origin.user_agent, 512),
@@ -103,10 +111,15 @@ def decision_row(
 def audit_row(
     decision: Mapping[str, Any], decision_id: int, step_index: int, role: str, via: str
 ) -> dict[str, Any]:
-    """Return the audit log's entry of a decision, from its row (`via`: link | pending-page)."""
+    """Return the audit log's entry of a decision, from its row (`via`: link | pending-page).
+
+    A substitute's decision has the substitute as its actor, on behalf of the approver.
+    """
+    substitute = decision.get("substitute_email")
+    behalf = {"on_behalf_of": decision["approver_email"]} if substitute else {}
     return {
         "at": decision["decided_at"],
-        "actor": decision["approver_email"],
+        "actor": substitute or decision["approver_email"],
         "action": f"plan.{decision['outcome']}",
         "entity": "plan",
         "entity_id": decision["plan_id"],
@@ -120,6 +133,7 @@ def audit_row(
             "revision": decision["revision"],
             "reason": decision["reason"],
             "via": via,
+            **behalf,
         },
     }
 

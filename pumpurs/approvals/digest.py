@@ -2,7 +2,10 @@
 
 Everything is computed over the whole batch of pending steps (a few queries and pandas),
 and marked on the steps in the same transaction that queues the mail, so a re-run the same
-day finds nothing new to send.
+day finds nothing new to send. A step's mail goes to whoever has it on their desk today: its
+approver, or their substitute (`pumpurs.approvals.substitutes`); when that changes (a
+substitution begins or ends, the step moved to another approver) the step is announced again,
+to the desk it is on now.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pumpurs.approvals.due import classify, pending_steps
+from pumpurs.approvals.substitutes import desks
 from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pending_url
 from pumpurs.approvals.views import BATCH, PlanView, plan_views, role_name
 from pumpurs.clock import RIGA, today_riga, utcnow
@@ -113,7 +117,7 @@ def _queue_lists(
 ) -> list[dict[str, Any]]:
     """Queue one `kind` email per approver listing their flagged plans; return a row per email."""
     rows, outgoing = [], []
-    for approver, group in flagged.groupby("approver_email"):
+    for approver, group in flagged.groupby("recipient"):
         items = _items(group, run.views, run.links)
         email = render_email(
             kind,
@@ -126,6 +130,7 @@ def _queue_lists(
             semester=run.semester,
             expires_on=run.expires_on,
         )
+        # The day is in every key: a step announced again (to a new desk) is announced anew.
         key = _key(kind.replace("_", "-"), run.semester, str(approver), group["step_id"], day)
         outgoing.append(Outgoing(key, kind, str(approver), email))
         rows.append({"approver": approver, "plans": len(group)})
@@ -169,7 +174,7 @@ def queue_route_mail(
     """Queue this run's digests, reminders and escalations; mark the steps they cover."""
     programme = config.programme
     steps = classify(
-        pending_steps(session, semester.id),
+        on_desks(pending_steps(session, semester.id), config, today_riga()),
         today_riga(),
         programme.reminder_days,
         programme.escalation_days,
@@ -177,13 +182,16 @@ def queue_route_mail(
     if steps.empty:
         return RouteMail()
     listed = steps[steps["new"] | steps["remind"]]
+    records = listed.to_dict("records")
     nonces = issue_tokens(
         session,
         config,
-        (
-            (int(r["step_id"]), str(r["approver_email"]), int(r["revision"]))
-            for r in listed.to_dict("records")
-        ),
+        ((int(r["step_id"]), str(r["recipient"]), int(r["revision"])) for r in records),
+        on_behalf={
+            int(r["step_id"]): str(r["approver_email"])
+            for r in records
+            if str(r["recipient"]).lower() != str(r["approver_email"]).lower()
+        },
     )
     run = _Run(
         session=session,
@@ -194,11 +202,11 @@ def queue_route_mail(
             session, config, set(listed["plan_id"].astype(int)), str(settings.language)
         ),
         links={step_id: approval_url(settings, nonce) for step_id, nonce in nonces.items()},
-        waiting={str(k): int(v) for k, v in steps.groupby("approver_email").size().items()},
+        waiting={str(k): int(v) for k, v in steps.groupby("recipient").size().items()},
         # The last day the links work, as people read it: the day before they expire.
         expires_on=(link_expiry(config, utcnow()) - dt.timedelta(days=1)).astimezone(RIGA).date(),
     )
-    digests = _queue_lists(run, steps[steps["new"]], "approval_digest")
+    digests = _queue_lists(run, steps[steps["new"]], "approval_digest", run.today)
     reminders = _queue_lists(run, steps[steps["remind"]], "approval_reminder", run.today)
     escalations = _queue_escalations(run, steps[steps["escalate"]], programme.escalation_days)
     _mark(session, steps)
@@ -214,8 +222,32 @@ def queue_route_mail(
     )
 
 
+def on_desks(steps: pd.DataFrame, config: Config, today: dt.date) -> pd.DataFrame:
+    """Add `recipient`, who has each step on their desk today; a step last announced to someone
+    else is made new again (never told), so this run announces it to its desk."""
+    rule = desks(config)
+    out = steps.copy()
+    out["recipient"] = [rule.desk(str(a), today) for a in out["approver_email"]]
+    told = out["notified_to"].where(out["notified_to"].notna(), out["approver_email"])
+    moved = out["notified_at"].notna() & (
+        told.astype("str").str.lower() != out["recipient"].astype("str").str.lower()
+    )
+    out.loc[moved, ["notified_at", "reminded_at"]] = None
+    return out
+
+
 def _mark(session: Session, steps: pd.DataFrame) -> None:
     now = utcnow()
+    told = steps[steps["new"] | steps["remind"]]
+    for recipient, group in told.groupby("recipient"):
+        ids = [int(i) for i in group["step_id"]]
+        for start in range(0, len(ids), BATCH):
+            session.execute(
+                update(ApprovalStep)
+                .where(ApprovalStep.id.in_(ids[start : start + BATCH]))
+                .values(notified_to=str(recipient))
+                .execution_options(synchronize_session=False)
+            )
     for flag, column in (
         ("new", "notified_at"),
         ("remind", "reminded_at"),

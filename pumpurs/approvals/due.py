@@ -24,7 +24,7 @@ from pumpurs.store.models import (
 
 STEP_COLUMNS = [
     "step_id", "plan_id", "revision", "step_index", "role", "approver_email",
-    "created_at", "notified_at", "reminded_at", "escalated_at",
+    "created_at", "notified_at", "notified_to", "reminded_at", "escalated_at",
     "school_code", "school_name", "region_code", "region_name", "escalation_email",
 ]  # fmt: skip
 RIGA_ZONE = "Europe/Riga"
@@ -42,6 +42,7 @@ def pending_steps(session: Session, semester_id: int) -> pd.DataFrame:
             ApprovalStep.approver_email,
             ApprovalStep.created_at,
             ApprovalStep.notified_at,
+            ApprovalStep.notified_to,
             ApprovalStep.reminded_at,
             ApprovalStep.escalated_at,
             School.code.label("school_code"),

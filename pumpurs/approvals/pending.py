@@ -21,8 +21,12 @@ class PendingStep:
     since: dt.datetime
 
 
-def pending_for(session: Session, approver_email: str) -> list[PendingStep]:
-    """Return the steps awaiting this approver on current revisions, oldest first."""
+def pending_for(
+    session: Session, approver_email: str, stands_in_for: Collection[str] = ()
+) -> list[PendingStep]:
+    """Return the steps awaiting this approver on current revisions, oldest first, with those
+    of the approvers they stand in for today (see `pumpurs.approvals.substitutes`)."""
+    emails = sorted({approver_email.lower(), *(e.lower() for e in stands_in_for)})
     rows = session.execute(
         select(
             ApprovalStep.id,
@@ -33,7 +37,7 @@ def pending_for(session: Session, approver_email: str) -> list[PendingStep]:
         )
         .join(Plan, (Plan.id == ApprovalStep.plan_id) & (Plan.revision == ApprovalStep.revision))
         .where(
-            func.lower(ApprovalStep.approver_email) == approver_email.lower(),
+            func.lower(ApprovalStep.approver_email).in_(emails),
             ApprovalStep.status == StepStatus.PENDING,
             Plan.status == PlanStatus.SUBMITTED,
         )

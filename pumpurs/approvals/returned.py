@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from pumpurs.approvals.views import plan_views
 from pumpurs.clock import RIGA
 from pumpurs.config import Config
+from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import queue
 from pumpurs.semester import SemesterCode
@@ -32,7 +33,13 @@ def queue_returned(
         language,
         plan=view,
         reason=decision.reason or "",
-        approver=decision.approver_email,
+        approver=decision.approver_email
+        if decision.substitute_email is None
+        else texts(language).gettext(
+            "%(substitute)s for %(approver)s",
+            substitute=decision.substitute_email,
+            approver=decision.approver_email,
+        ),
         decided_at=decision.decided_at.astimezone(RIGA),
         inbox_path=f"{folder}/{view.school_code}/plans/",
     )

@@ -1,4 +1,5 @@
-"""Approval steps in the store: each submitted plan's pending step, by the chain's rule."""
+"""Approval steps in the store: each submitted plan's pending step, by the chain's rule, with
+the approver the roster names (a step moves when the roster changes)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class StepChanges:
     created: int
     superseded: int
     completed: int  # plans whose (shortened) chain had no step left: approved without a new step
+    moved: int = 0  # pending steps moved to the approver the roster names now
 
 
 def approver_table(
@@ -126,13 +128,114 @@ def ensure_steps(
     semester_id: int | None = None,
     plan_ids: Collection[int] | None = None,
 ) -> StepChanges:
-    """Give every submitted plan (of a semester, or these plans) its next pending step."""
+    """Give every submitted plan (of a semester, or these plans) its next pending step, and
+    move pending steps whose approver the roster no longer names to the one it does."""
     superseded = supersede_stale(session, plan_ids)
+    moved = move_steps(session, semester_id=semester_id, plan_ids=plan_ids)
     wanted = wanted_steps(session, config, semester_id=semester_id, plan_ids=plan_ids)
     created = create_steps(session, wanted)
     done = [int(plan_id) for plan_id in wanted.loc[wanted["role"].isna(), "plan_id"]]
     complete(session, done)
-    return StepChanges(created, superseded, len(done))
+    return StepChanges(created, superseded, len(done), moved)
+
+
+_MOVE = (
+    update(cast(Table, ApprovalStep.__table__))
+    .where(
+        ApprovalStep.id == bindparam("b_step"),
+        ApprovalStep.status == StepStatus.PENDING,
+        ApprovalStep.approver_email == bindparam("b_from"),
+    )
+    .values(approver_email=bindparam("b_to"), notified_at=None, notified_to=None,
+            reminded_at=None)
+)  # fmt: skip
+
+
+def move_steps(
+    session: Session,
+    *,
+    semester_id: int | None = None,
+    plan_ids: Collection[int] | None = None,
+) -> int:
+    """Move each pending step whose approver is no longer the one the roster names for its
+    role (a coordinator replaced, a school moved to another municipality or region) to the one
+    it names; return how many moved.
+
+    The step keeps its place and age; it is announced to the new approver by the next digest
+    (its `notified_at` cleared), and the old approver's links no longer work (`tokens.verify`
+    says the plan moved, naming the role). Each move is in the audit log. Decided steps stay
+    as they are: a decision made before the move stands.
+    """
+    plans = approver_table(session, semester_id=semester_id, plan_ids=plan_ids)
+    if plans.empty:
+        return 0
+    query = (
+        select(ApprovalStep.id, ApprovalStep.plan_id, ApprovalStep.revision,
+               ApprovalStep.step_index, ApprovalStep.role, ApprovalStep.approver_email)
+        .join(Plan, (Plan.id == ApprovalStep.plan_id) & (Plan.revision == ApprovalStep.revision))
+        .where(ApprovalStep.status == StepStatus.PENDING, Plan.status == PlanStatus.SUBMITTED)
+    )  # fmt: skip
+    if semester_id is not None:
+        query = query.where(Plan.semester_id == semester_id)
+    if plan_ids is not None:
+        query = query.where(Plan.id.in_(list(plan_ids)))
+    columns = ["step_id", "plan_id", "revision", "step_index", "role", "approver_email"]
+    steps = pd.DataFrame(session.execute(query).all(), columns=columns)
+    if steps.empty:
+        return 0
+    merged = steps.merge(plans.drop(columns="revision"), on="plan_id")
+    merged["configured"] = approvers(merged)
+    wrong = merged["configured"].notna() & (
+        merged["configured"].str.lower() != merged["approver_email"].str.lower()
+    )
+    moves = merged[wrong]
+    if moves.empty:
+        return 0
+    now = utcnow()
+    done = []
+    for row in moves.to_dict("records"):
+        params = {"b_step": int(row["step_id"]), "b_from": row["approver_email"],
+                  "b_to": row["configured"]}  # fmt: skip
+        if session.execute(_MOVE, params).rowcount == 1:  # type: ignore[attr-defined]
+            done.append(row)
+    if done:
+        session.execute(insert(AuditEntry), [_moved(row, now) for row in done])
+        log.info("%s pending approval steps moved to the approvers the roster names", len(done))
+    return len(done)
+
+
+MOVED = "approval.step.moved"
+_MOVES = select(AuditEntry.details).where(
+    AuditEntry.action == MOVED, AuditEntry.entity == "plan", AuditEntry.entity_id == bindparam("p")
+)
+
+
+def moved_from(session: Session, plan_id: int, step_id: int, person: str) -> bool:
+    """Return whether this step was moved away from `person` (the audit log keeps each move)."""
+    return any(
+        details.get("step_id") == step_id and str(details.get("from", "")).lower() == person.lower()
+        for details in session.scalars(_MOVES, {"p": plan_id})
+    )
+
+
+def _moved(row: dict[Hashable, Any], at: Any) -> dict[str, Any]:
+    """Return the audit entry of one step moved to another approver."""
+    return {
+        "at": at,
+        "actor": "system",
+        "action": MOVED,
+        "entity": "plan",
+        "entity_id": int(row["plan_id"]),
+        "details": {
+            "step_id": int(row["step_id"]),
+            "revision": int(row["revision"]),
+            "step_index": int(row["step_index"]),
+            "role": str(row["role"]),
+            "from": str(row["approver_email"]),
+            "to": str(row["configured"]),
+            "why": "the roster names another approver for this role",
+        },
+    }
 
 
 def wanted_steps(

@@ -1,8 +1,10 @@
 """Approval links: a random nonce kept server side, carried in the URL signed with the app key.
 
 A link is bound to one step (so one plan, one approver and one revision), expires, and is
-consumed by the decision. The pending-plans page link is a signed, expiring approver token
-with nothing stored: it only lists what the approver may decide anyway.
+consumed by the decision. A link sent to a substitute (`pumpurs.approvals.substitutes`) works
+only while they stand in for the step's approver; a link of a step that moved to another
+approver (the roster changed) no longer works. The pending-plans page link is a signed,
+expiring approver token with nothing stored: it only lists what the approver may decide anyway.
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from pumpurs.clock import RIGA, utcnow
+from pumpurs.approvals.steps import moved_from
+from pumpurs.approvals.substitutes import desks
+from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.settings import Settings
 from pumpurs.store.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
@@ -39,6 +43,8 @@ class LinkProblem(StrEnum):
     USED = "used"
     SUPERSEDED = "superseded"  # a newer revision of the plan arrived
     EXPIRED = "expired"
+    MOVED = "moved"  # the roster changed: the step is on another approver's desk now
+    SUBSTITUTION_ENDED = "substitution_ended"  # the substitute's dates are over
 
 
 HTTP_STATUS = {
@@ -50,6 +56,8 @@ HTTP_STATUS = {
     LinkProblem.USED: 409,
     LinkProblem.SUPERSEDED: 410,
     LinkProblem.EXPIRED: 410,
+    LinkProblem.MOVED: 410,
+    LinkProblem.SUBSTITUTION_ENDED: 410,
 }
 
 
@@ -58,14 +66,20 @@ class PriorDecision:
     outcome: str
     approver_email: str
     decided_at: dt.datetime
+    substitute_email: str | None = None  # who decided, when a substitute did
 
 
 class LinkRefused(Exception):
-    """A link (or a step picked on the pending page) cannot be used; `problem` says why."""
+    """A link (or a step picked on the pending page) cannot be used; `problem` says why.
 
-    def __init__(self, problem: LinkProblem, decided: PriorDecision | None = None) -> None:
+    `role` is the step's role where the page names whose desk the plan is on now.
+    """
+
+    def __init__(
+        self, problem: LinkProblem, decided: PriorDecision | None = None, role: str | None = None
+    ) -> None:
         super().__init__(problem.value)
-        self.problem, self.decided = problem, decided
+        self.problem, self.decided, self.role = problem, decided, role
 
     @property
     def status(self) -> int:
@@ -82,8 +96,10 @@ class Verified:
     revision: int
     step_index: int
     role: str
-    approver_email: str
+    approver_email: str  # whose step it is
     expires_at: dt.datetime
+    holder: str  # who the link was sent to: the approver, or their substitute
+    substitute: str | None  # set when the holder decides on the approver's behalf
 
 
 def _approval_signer(settings: Settings) -> URLSafeSerializer:
@@ -144,16 +160,24 @@ def link_expiry(config: Config, now: dt.datetime) -> dt.datetime:
 
 
 def issue_tokens(
-    session: Session, config: Config, steps: Iterable[tuple[int, str, int]]
+    session: Session,
+    config: Config,
+    steps: Iterable[tuple[int, str, int]],
+    on_behalf: Mapping[int, str] | None = None,
 ) -> dict[int, str]:
-    """Store a fresh link for each (step id, approver, revision); return the nonce per step."""
+    """Store a fresh link for each (step id, recipient, revision); return the nonce per step.
+
+    `on_behalf` names, by step id, the approver a recipient substitute stands in for.
+    """
     now = utcnow()
     expires = link_expiry(config, now)
+    behalf = on_behalf or {}
     rows: list[dict[str, Any]] = [
         {
             "nonce": secrets.token_urlsafe(24),
             "step_id": step_id,
             "approver_email": approver,
+            "on_behalf_of": behalf.get(step_id),
             "revision": revision,
             "created_at": now,
             "expires_at": expires,
@@ -165,9 +189,9 @@ def issue_tokens(
     return {int(row["step_id"]): str(row["nonce"]) for row in rows}
 
 
-_PRIOR = select(Decision.outcome, Decision.approver_email, Decision.decided_at).where(
-    Decision.step_id == bindparam("step_id")
-)
+_PRIOR = select(
+    Decision.outcome, Decision.approver_email, Decision.decided_at, Decision.substitute_email
+).where(Decision.step_id == bindparam("step_id"))
 
 
 def prior_decision(session: Session, step_id: int) -> PriorDecision | None:
@@ -203,6 +227,7 @@ _VERIFY = (
         ApprovalToken.revision,
         ApprovalToken.used_at,
         ApprovalToken.expires_at,
+        ApprovalToken.on_behalf_of,
         ApprovalStep.id,
         ApprovalStep.plan_id,
         ApprovalStep.revision,
@@ -219,16 +244,18 @@ _VERIFY = (
 )
 
 
-def verify(session: Session, nonce: str) -> Verified:
-    """Return what a link may decide, or raise LinkRefused saying why it may not."""
+def verify(session: Session, nonce: str, config: Config | None = None) -> Verified:
+    """Return what a link may decide, or raise LinkRefused saying why it may not.
+
+    `config` tells who stands in for whom today: without it a substitute's link is refused.
+    """
     row = session.execute(_VERIFY, {"nonce": nonce}).one_or_none()
     if row is None:
         raise LinkRefused(LinkProblem.UNKNOWN)
-    token_id, token_approver, token_revision, used_at, expires_at = row[:5]
-    step_id, plan_id, step_revision, step_index, role, approver, step_status = row[5:12]
-    plan_revision, plan_status = row[12:]
-    if token_approver.lower() != approver.lower():
-        raise LinkRefused(LinkProblem.OTHER_APPROVER)
+    token_id, holder, token_revision, used_at, expires_at, on_behalf = row[:6]
+    step_id, plan_id, step_revision, step_index, role, approver, step_status = row[6:13]
+    plan_revision, plan_status = row[13:]
+    substitute = _acting(session, step_id, plan_id, holder, on_behalf, approver, role, config)
     check_step(session, step_id, step_status, step_revision, plan_revision, plan_status)
     if token_revision != plan_revision:
         raise LinkRefused(LinkProblem.SUPERSEDED)
@@ -246,23 +273,72 @@ def verify(session: Session, nonce: str) -> Verified:
         role=role,
         approver_email=approver,
         expires_at=expires_at,
+        holder=holder,
+        substitute=substitute,
     )
 
 
-def live_nonces(session: Session, step_ids: Collection[int]) -> dict[int, str]:
-    """Return the newest unused, unexpired link nonce of each step that has one."""
+def _acting(
+    session: Session,
+    step_id: int,
+    plan_id: int,
+    holder: str,
+    on_behalf: str | None,
+    approver: str,
+    role: str,
+    config: Config | None,
+) -> str | None:
+    """Return the substitute a link lets decide (None: the approver's own link), or raise
+    LinkRefused: the step moved to another approver (the audit log has the move), the
+    substitute's dates are over, or the link was never this approver's."""
+    owner = holder if on_behalf is None else on_behalf
+    if owner.lower() != approver.lower():
+        if moved_from(session, plan_id, step_id, owner):
+            raise LinkRefused(LinkProblem.MOVED, role=role)
+        raise LinkRefused(LinkProblem.OTHER_APPROVER)
+    if on_behalf is None:
+        return None
+    if config is None or not desks(config).stands_in(holder, approver, today_riga()):
+        raise LinkRefused(LinkProblem.SUBSTITUTION_ENDED, role=role)
+    return holder
+
+
+def live_nonces(
+    session: Session, step_ids: Collection[int], holder: str | None = None
+) -> dict[int, str]:
+    """Return the newest unused, unexpired link nonce of each step that has one (sent to
+    `holder`, when given: a link sent to someone else would not work for them)."""
     if not step_ids:
         return {}
-    rows = session.execute(
+    query = (
         select(ApprovalToken.step_id, ApprovalToken.nonce)
         .where(
             ApprovalToken.step_id.in_(list(step_ids)),
             ApprovalToken.used_at.is_(None),
             ApprovalToken.expires_at > utcnow(),
         )
-        .order_by(ApprovalToken.expires_at)
-    ).all()
+        .order_by(ApprovalToken.expires_at, ApprovalToken.id)
+    )
+    if holder is not None:
+        query = query.where(func.lower(ApprovalToken.approver_email) == holder.lower())
+    rows = session.execute(query).all()
     return {int(step_id): str(nonce) for step_id, nonce in rows}  # the newest one wins
+
+
+def held_before(session: Session, step_ids: Collection[int], holder: str) -> dict[int, bool]:
+    """Return the steps `holder` was ever sent a link of, each with whether as a substitute."""
+    if not step_ids:
+        return {}
+    rows = session.execute(
+        select(ApprovalToken.step_id, ApprovalToken.on_behalf_of).where(
+            ApprovalToken.step_id.in_(list(step_ids)),
+            func.lower(ApprovalToken.approver_email) == holder.lower(),
+        )
+    ).all()
+    held: dict[int, bool] = {}
+    for step_id, on_behalf in rows:
+        held[int(step_id)] = held.get(int(step_id), False) or on_behalf is not None
+    return held
 
 
 def plan_link(session: Session, settings: Settings, plan_id: int) -> str | None:

@@ -71,6 +71,7 @@ class PastDecision:
     reason: str | None
     approver_email: str
     decided_at: dt.datetime
+    substitute_email: str | None = None  # who decided on the approver's behalf, if anyone
 
 
 ROLE_NAMES = {
@@ -160,6 +161,7 @@ _PAST = (
         Decision.reason,
         Decision.approver_email,
         Decision.decided_at,
+        Decision.substitute_email,
     )
     .where(Decision.plan_id == bindparam("plan_id"))
     .order_by(Decision.decided_at, Decision.id)

@@ -133,8 +133,8 @@ def read_inbox(
 ) -> Batch:
     """Read every new file of this kind and store each as a submission."""
     inbox = settings.effective_inbox_dir
-    files, skipped = new_files(session, inbox, semester, kind.folder)
     max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
+    files, skipped = new_files(session, inbox, semester, kind.folder, max_bytes)
     rows, results = read_batch(files, max_bytes, kind.columns)
     batch = Batch(kind, files, skipped, rows, results)
     if files:
@@ -204,8 +204,8 @@ def scan_inbox(
     `on_read(done, total)` is told every few per cent of the files.
     """
     inbox = settings.effective_inbox_dir
-    files, skipped = new_files(session, inbox, semester, kind.folder)
     max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
+    files, skipped = new_files(session, inbox, semester, kind.folder, max_bytes)
     scan = Scan(kind, files, skipped, {})
     step = max(1, len(files) // 20)
     for done, item in enumerate(files, start=1):

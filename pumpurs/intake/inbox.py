@@ -1,7 +1,10 @@
 """The inbox: files schools put in `<inbox>/<semester>/<school>/<kind>/`, read once each.
 
-A file is known by its checksum: one already stored for that school, semester and kind is
-skipped, so re-running a collection stores nothing new. Every file read is kept byte for byte.
+A file is known by the checksum of the file as kept: personal-code-shaped values masked (see
+`pumpurs.store.models.Submission.sha256`). One already stored for that school, semester and
+kind is skipped, so re-running a collection stores nothing new: the masked file left in the
+inbox and the school's unmasked original sent again come to the same checksum. Every file read
+is kept byte for byte, codes masked.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ class InboxFile:
     path: Path
     folder_school: str
     kind: str
-    sha256: str
-    size: int
+    sha256: str  # of the file as it will be kept: codes masked (see `kept_checksum`)
+    size: int  # of the file as found
+    redacted: bool = False  # the file holds personal-code-shaped values: it is kept masked
 
     @property
     def label(self) -> str:
@@ -46,25 +50,44 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def kept_checksum(content: bytes) -> tuple[str, bool]:
+    """Return the checksum of the file as it is kept (codes masked), and whether it is masked."""
+    kept = redact_bytes(content)
+    return hashlib.sha256(kept).hexdigest(), kept != content
+
+
 def new_files(
-    session: Session, inbox: Path, semester: StoredSemester, kind: str
+    session: Session, inbox: Path, semester: StoredSemester, kind: str, max_bytes: int
 ) -> tuple[list[InboxFile], int]:
-    """Return the files not stored yet (oldest first) and how many known ones were skipped."""
+    """Return the files not stored yet (oldest first) and how many known ones were skipped.
+
+    A file over `max_bytes` is refused unread: it is neither masked nor kept, and is known by
+    the checksum of its bytes as they are.
+    """
     root = inbox / semester.code.folder
     candidates = sorted(
         (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))),
         key=lambda p: (p.stat().st_mtime, str(p)),
     )
     rows = session.execute(
-        select(Submission.school_folder, Submission.sha256, Submission.kept_sha256).where(
+        select(Submission.school_folder, Submission.sha256).where(
             Submission.semester_id == semester.id, Submission.kind == kind
         )
     ).all()
-    known = {(folder, sha) for folder, *shas in rows for sha in shas}
+    known = {(folder, sha) for folder, sha in rows}
     found, skipped, seen = [], 0, set()
     for path in candidates:
-        folder = path.parent.parent.name
-        item = InboxFile(path, folder, kind, _sha256(path), path.stat().st_size)
+        folder, size = path.parent.parent.name, path.stat().st_size
+        if size > max_bytes:
+            item = InboxFile(path, folder, kind, _sha256(path), size)
+        else:
+            content = path.read_bytes()
+            as_found = hashlib.sha256(content).hexdigest()
+            if (folder, as_found) in known or (folder, as_found) in seen:  # most files, at once
+                skipped += 1
+                continue
+            kept, redacted = kept_checksum(content)
+            item = InboxFile(path, folder, kind, kept, size, redacted)
         if (folder, item.sha256) in known or (folder, item.sha256) in seen:
             skipped += 1
             continue
@@ -105,7 +128,7 @@ def keep_without_codes(path: Path, content: bytes | None) -> bytes | None:
     """Return the bytes to keep: personal codes masked, and masked in the inbox file too.
 
     The school's file is kept, but a personal code must not be kept anywhere, the inbox
-    included; the original checksum stays on record so the file is never read twice.
+    included; nor a checksum of the unmasked file (see `Submission.sha256`).
     """
     if content is None:
         return None
@@ -130,17 +153,19 @@ def record_submissions(
     for item in files:
         result = results[item.label]
         content = item.path.read_bytes() if result.problem != "intake.file.too_large" else None
-        kept = keep_without_codes(item.path, content)
+        kept, checksum = content, item.sha256
+        if content is not None and (item.redacted or _changed(content, item)):
+            kept = keep_without_codes(item.path, content)
+            checksum = hashlib.sha256(kept or b"").hexdigest()
         submission = Submission(
             semester_id=semester.id,
             school_folder=item.folder_school,
             school_id=schools.get(item.folder_school),
             kind=item.kind,
             filename=item.path.name,
-            sha256=item.sha256,
-            kept_sha256=hashlib.sha256(kept).hexdigest() if kept is not None else item.sha256,
-            redacted=kept is not None and kept != content,
-            size=item.size,
+            sha256=checksum,
+            redacted=kept != content,
+            size=len(kept) if kept is not None else item.size,
             content=kept,
             status="ingested" if result.ok else "unreadable",
             problem=result.message(language),
@@ -149,3 +174,8 @@ def record_submissions(
         stored[item.label] = submission
     session.flush()
     return stored
+
+
+def _changed(content: bytes, item: InboxFile) -> bool:
+    """Return whether the file changed since it was found (then it is masked again)."""
+    return hashlib.sha256(content).hexdigest() != item.sha256

@@ -66,7 +66,8 @@ def queue_reports(
             attachments.append(Attachment(
                 f"{stem}_{school_code}_{code.folder}.csv", "text/csv",
                 csv_by_school[school_code]))  # fmt: skip
-        files_key = "+".join(sorted(f.sha256[:12] for f in mine))
+        # The checksums of the files as kept (codes masked): never of an unmasked original.
+        files_key = "+".join(sorted(batch.submissions[f.label].sha256[:12] for f in mine))
         prefix = batch.kind.mail_kind.replace("_", "-")
         key = f"{prefix}:{code.code}:{school_code}:{files_key}"
         outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,

@@ -121,6 +121,8 @@ class Semester(Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
     evaluation_deadline: Mapped[dt.date] = mapped_column(Date)
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When retention first erased its pupil data (`pumpurs.retention`); the figures stay.
+    erased_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Pupil(Base):
@@ -131,6 +133,9 @@ class Pupil(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     ref: Mapped[str] = mapped_column(String(32))
+    # Set when the reference was replaced by an irreversible token (retention, or erasure on
+    # request): `ref` is then the token, and nothing leads back to the pupil.
+    erased_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Submission(Base):
@@ -144,12 +149,14 @@ class Submission(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     kind: Mapped[str] = mapped_column(String(16))  # plans | evaluation
     filename: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64))  # of the file as the school sent it
-    # Personal-code-shaped values are masked in what is kept (here and in the inbox file);
-    # `kept_sha256` is then the checksum of the masked copy, so it is not read again either.
-    kept_sha256: Mapped[str] = mapped_column(String(64))
+    # The SHA-256 of the file as kept: personal-code-shaped values masked (here and in the inbox
+    # file), so the same as the school's file when it had none. Never the checksum of an
+    # unmasked original: the mask leaves two digits of a code, and a plain checksum of the
+    # original would let the rest be found by trying every code. A masked file in the inbox,
+    # and the school's original sent again, both come to this checksum: read once.
+    sha256: Mapped[str] = mapped_column(String(64))
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # bytes kept (the school's file's, if not kept)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # None only when over the size limit
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16))  # ingested | unreadable
@@ -237,6 +244,9 @@ class ApprovalStep(Base):
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     notified_at: Mapped[dt.datetime | None] = mapped_column()
+    # Whom the last digest or reminder went to: the approver, or their substitute. When that is
+    # no longer who has the step on their desk, the next route run announces it again.
+    notified_to: Mapped[str | None] = mapped_column(String(254))
     reminded_at: Mapped[dt.datetime | None] = mapped_column()
     escalated_at: Mapped[dt.datetime | None] = mapped_column()
     decided_at: Mapped[dt.datetime | None] = mapped_column()
@@ -249,7 +259,9 @@ class ApprovalToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     step_id: Mapped[int] = mapped_column(ForeignKey("approval_step.id"), index=True)
-    approver_email: Mapped[str] = mapped_column(String(254))
+    approver_email: Mapped[str] = mapped_column(String(254))  # who the link was sent to
+    # Set when it was sent to a substitute: the approver they stand in for.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(254))
     revision: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
@@ -264,7 +276,9 @@ class Decision(Base):
     revision: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))  # approved | returned
     reason: Mapped[str | None] = mapped_column(Text)
-    approver_email: Mapped[str] = mapped_column(String(254))
+    approver_email: Mapped[str] = mapped_column(String(254))  # whose step it was
+    # Set when a substitute decided on the approver's behalf: who did.
+    substitute_email: Mapped[str | None] = mapped_column(String(254))
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
@@ -353,6 +367,22 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PageView(Base):
+    """One view of a page that shows pupil data: which page, which plans, by which link, when,
+    from where (`pumpurs.store.access`). Kept as long as the data it shows."""
+
+    __tablename__ = "page_view"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    page: Mapped[str] = mapped_column(String(16))  # plan | pending | school
+    # The plan ids shown, as `,1,2,3,`: one row per view, and a plan's views found by LIKE.
+    plan_ids: Mapped[str] = mapped_column(Text)
+    token_id: Mapped[int | None] = mapped_column(Integer)  # the plan link's approval_token.id
+    link_holder: Mapped[str] = mapped_column(String(254))  # who the link was made for
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
 
 
 Index("ix_plan_semester_status", Plan.semester_id, Plan.status)

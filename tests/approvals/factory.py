@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 
 from pumpurs.semester import SemesterCode
 from pumpurs.store import lifecycle
-from pumpurs.store.context import Context
+from pumpurs.store.context import Context, load_context
 from pumpurs.store.models import (
     Plan,
     PlanMeasure,
@@ -115,3 +117,15 @@ def tamper(signed: str) -> str:
     middle = len(signature) // 2
     swapped = "A" if signature[middle] != "A" else "B"
     return f"{head}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
+
+
+def with_roster(ctx: Context, folder: Path, file: str, old: str, new: str) -> Context:
+    """Change the roster (a copy of the config in `folder`) and load it, as an operator's edit of
+    `regions.yaml` or `schools.yaml` before the next run would; return the new context."""
+    if not folder.exists():
+        shutil.copytree(ctx.settings.config_dir, folder)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return load_context(ctx.settings.model_copy(update={"config_dir": folder}))

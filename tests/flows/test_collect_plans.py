@@ -349,7 +349,7 @@ def _stored(ctx: Context) -> dict[str, list[tuple[object, ...]]]:
         "rejections": 'SELECT b.school_folder, b.filename, x.row_number, x."column", x.rule,'
         " x.message, x.pupil_ref FROM row_rejection x JOIN submission b ON b.id = x.submission_id",
         "submissions": "SELECT school_folder, filename, status, problem, rows_read, rows_accepted,"
-        " rows_rejected, sha256, kept_sha256, redacted FROM submission",
+        " rows_rejected, sha256, redacted FROM submission",
         "mail": "SELECT m.kind, m.recipient, m.dedupe_key, m.subject, m.body_text, a.filename,"
         " a.content FROM outbox_message m LEFT JOIN outbox_attachment a ON a.message_id = m.id",
     }

@@ -5,6 +5,9 @@ Searched: every table and column of the database (text, JSON and binary, with wo
 unzipped), the database files themselves, the Python and Prefect log output of the run, what
 Prefect stored of its runs (logs, artifacts, states), every email at the SMTP server (raw, and
 each part and attachment decoded), and every file under the run's var/ and inbox folders.
+
+Nor is the SHA-256 of a school's unmasked file, or any 12 characters of it: the mask leaves two
+digits of a code, and such a checksum would let the rest be found by trying every code.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import hashlib
 import io
 import json
 import logging
@@ -34,7 +38,7 @@ from flows.open_semester import open_semester
 from flows.route_approvals import route_approvals
 from pumpurs.approvals import pending_url
 from pumpurs.mail.sink import SmtpSink
-from pumpurs.privacy import mask
+from pumpurs.privacy import mask, redact_bytes
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
 from tests.app.web.conftest import csrf_of, serve
@@ -82,6 +86,26 @@ def find(data: bytes | str, where: str, found: list[str]) -> None:
                     find(archive.read(member), f"{where}!{member}", found)
         except zipfile.BadZipFile:
             pass
+
+
+class Checksums:
+    """The SHA-256 of each unmasked file a school sent: as hex (and every 12 characters of it)
+    and as raw bytes."""
+
+    def __init__(self, folder: Path) -> None:
+        originals = [p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()]
+        with_codes = [data for data in originals if redact_bytes(data) != data]
+        assert len(with_codes) == len(originals) == 4
+        digests = [hashlib.sha256(data) for data in with_codes]
+        self.hex = {d.hexdigest()[i : i + 12] for d in digests for i in range(0, 53)}
+        self.raw = [d.digest() for d in digests]
+
+    def find(self, data: bytes | str, where: str, found: list[str]) -> None:
+        """Record where a checksum of an unmasked file (or a piece of one) appears."""
+        text = data if isinstance(data, str) else data.decode("latin-1")
+        found += [f"{where}: sha256 …{piece}…" for piece in self.hex if piece in text]
+        if isinstance(data, bytes):
+            found += [f"{where}: raw sha256" for digest in self.raw if digest in data]
 
 
 def xlsx(rows: list[list[Any]]) -> bytes:
@@ -225,6 +249,7 @@ def test_personal_codes_fed_to_a_run_are_found_nowhere_afterwards(
         "smtp_host": smtp.host, "smtp_port": smtp.port})  # fmt: skip
     plan_files(local)
     evaluation_files(local)
+    checksums = Checksums(local.effective_inbox_dir)
     tally.tried(len(CODES))
     runs = []
     with use_settings(local):
@@ -250,19 +275,21 @@ def test_personal_codes_fed_to_a_run_are_found_nowhere_afterwards(
                         value = json.dumps(value, ensure_ascii=False)
                     if isinstance(value, str | bytes):
                         find(value, f"db {table}.{column}", found)
+                        checksums.find(value, f"db {table}.{column}", found)
     # Logs, Prefect's records of the runs, and the mail as the server received it.
-    find("\n".join(recorder.lines), "python logging", found)
-    find(outputs.out + outputs.err, "stdout/stderr", found)
-    for where, record in prefect_records(runs):
-        find(record, where, found)
-    for number, received in enumerate(smtp.received):
-        find(received.data, f"mail {number} raw", found)
-        for part in message_parts(received.data):
-            find(part, f"mail {number} part", found)
-    # Every file the run left: the database files, the kept and masked inbox files.
-    for folder in (local.var_dir, local.effective_inbox_dir):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            find(path.read_bytes(), f"file {path.relative_to(tmp_path)}", found)
+    for search in (find, checksums.find):
+        search("\n".join(recorder.lines), "python logging", found)
+        search(outputs.out + outputs.err, "stdout/stderr", found)
+        for where, record in prefect_records(runs):
+            search(record, where, found)
+        for number, received in enumerate(smtp.received):
+            search(received.data, f"mail {number} raw", found)
+            for part in message_parts(received.data):
+                search(part, f"mail {number} part", found)
+        # Every file the run left: the database files, the kept and masked inbox files.
+        for folder in (local.var_dir, local.effective_inbox_dir):
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                search(path.read_bytes(), f"file {path.relative_to(tmp_path)}", found)
     assert found == []
     # The codes did go through the run: each was refused, and is quoted masked to its school.
     mail = "\n".join(

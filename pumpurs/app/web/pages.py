@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from pumpurs.approvals import LinkProblem, LinkRefused, outcome_name
+from pumpurs.approvals import LinkProblem, LinkRefused, outcome_name, role_name
 from pumpurs.clock import RIGA
 from pumpurs.config import Config
 from pumpurs.i18n.catalogue import N_, Texts, texts
@@ -117,6 +117,21 @@ PROBLEMS = {  # why a request was refused: the title and text of its error page
         N_("The link has expired"),
         N_("This link has expired. The next reminder email brings a new one."),
     ),
+    "moved": (
+        N_("The plan has moved to another desk"),
+        N_(
+            "The programme's list of approvers has changed: this plan is now on the desk of the "
+            "new %(role)s, who receives it by email. This link no longer works. Nothing was "
+            "changed."
+        ),
+    ),
+    "substitution_ended": (
+        N_("Your substitution has ended"),
+        N_(
+            "You stood in for the %(role)s for a time, and that time is over: the plan is back "
+            "on their desk. This link no longer works. Nothing was changed."
+        ),
+    ),
     "csrf": (
         N_("The decision was not saved"),
         N_(
@@ -172,16 +187,29 @@ def error_page(w: Web, status: int, problem: str, **params: Any) -> HTMLResponse
     )
 
 
+def on_behalf(w: Web, approver: str, substitute: str | None) -> str:
+    """Return who decided as pages name them: the approver, or `S for A` for a substitute."""
+    if substitute is None:
+        return approver
+    return w.texts.gettext(
+        "%(substitute)s for %(approver)s", substitute=substitute, approver=approver
+    )
+
+
 def refusal_page(w: Web, refused: LinkRefused) -> HTMLResponse:
-    """Render why a link was refused; a decided plan says by whom, when and how."""
+    """Render why a link was refused; a decided plan says by whom, when and how; a plan that
+    moved to another desk names the role whose desk it is on (never a person's address)."""
     params: dict[str, Any] = {}
     problem = refused.problem
+    if problem in (LinkProblem.MOVED, LinkProblem.SUBSTITUTION_ENDED):
+        params = {"role": role_name(refused.role or "", w.language)}
     if problem == LinkProblem.DECIDED:
         if refused.decided is None:  # decided, but the record is gone: say only "used"
             problem = LinkProblem.USED
         else:
+            decided = refused.decided
             params = {
-                "approver": refused.decided.approver_email,
+                "approver": on_behalf(w, decided.approver_email, decided.substitute_email),
                 "when": when(refused.decided.decided_at, w.language),
                 "outcome": outcome_name(refused.decided.outcome, w.language),
             }

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from pumpurs.app.web import csrf
+from pumpurs.app.web.access import record_view
 from pumpurs.app.web.effects import after_decision
 from pumpurs.app.web.pages import Web, error_page, page, problem_title, web, when
 from pumpurs.app.web.review import origin
@@ -18,6 +19,8 @@ from pumpurs.approvals import (
     Outcome,
     approval_url,
     decide_step,
+    desks,
+    held_before,
     live_nonces,
     outcome_name,
     pending_for,
@@ -27,6 +30,7 @@ from pumpurs.approvals import (
     step_owners,
 )
 from pumpurs.clock import RIGA, today_riga
+from pumpurs.store.access import Page
 
 router = APIRouter()
 PURPOSE = "approve-selected"
@@ -36,12 +40,15 @@ MAX_SELECTED = PAGE_SIZE  # a larger selection did not come from our page
 
 def _pending(
     w: Web, session: Session, approver: str, *, status: int = 200, error: str | None = None
-) -> HTMLResponse:
-    waiting = pending_for(session, approver)
+) -> tuple[HTMLResponse, list[int]]:
+    """Render the approver's page (with the plans of those they stand in for today); return it
+    and the plans it shows."""
+    today = today_riga()
+    stands_in_for = desks(w.config).stood_in_for(approver, today)
+    waiting = pending_for(session, approver, stands_in_for)
     steps = waiting[:PAGE_SIZE]
     views = plan_views(session, w.config, {s.plan_id for s in steps}, w.language)
-    nonces = live_nonces(session, [s.step_id for s in steps])
-    today = today_riga()
+    nonces = live_nonces(session, [s.step_id for s in steps], approver)
     items = [
         {
             "step_id": s.step_id,
@@ -53,16 +60,24 @@ def _pending(
         for s in steps
         if s.plan_id in views
     ]
-    return page(
+    shown = page(
         w,
         "pending",
         status,
         approver=approver,
+        stands_in_for=stands_in_for,
         items=items,
         count=len(waiting),
         csrf=csrf.issue(w.settings, approver, PURPOSE),
         error=error,
     )
+    return shown, [s.plan_id for s in steps if s.plan_id in views]
+
+
+def _seen(w: Web, request: Request, approver: str, plan_ids: list[int], kind: Page) -> None:
+    """Record this view of plans (none shown: nothing to record) in the access audit."""
+    if plan_ids:
+        record_view(w, request, kind, plan_ids, approver)
 
 
 @router.api_route("/p/{link}", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -71,7 +86,9 @@ def show_pending(link: str, request: Request) -> HTMLResponse:
     w = web(request)
     approver = read_pending_link(w.settings, w.config, link)
     with w.read_sessions() as session:
-        return _pending(w, session, approver)
+        shown, plan_ids = _pending(w, session, approver)
+    _seen(w, request, approver, plan_ids, Page.PENDING)
+    return shown
 
 
 @router.post("/p/{link}", response_class=HTMLResponse)
@@ -96,12 +113,18 @@ def approve_selected(
     with w.read_sessions() as session:
         if not step_ids:
             message = w.texts.gettext("Select at least one plan to approve.")
-            return _pending(w, session, approver, status=400, error=message)
+            shown, plan_ids = _pending(w, session, approver, status=400, error=message)
+            _seen(w, request, approver, plan_ids, Page.PENDING)
+            return shown
         owners = step_owners(session, step_ids)
+        mine = {approver.lower(), *desks(w.config).stood_in_for(approver, today_riga())}
+        others = [s for s, (email, _) in owners.items() if email.lower() not in mine]
+        held = held_before(session, others, approver)
     if len(owners) != len(step_ids):
         raise LinkRefused(LinkProblem.UNKNOWN)
-    if any(email.lower() != approver.lower() for email, _ in owners.values()):
-        # One approver's page used on another's plan: refuse it all and decide nothing.
+    if any(step_id not in held for step_id in others):
+        # One approver's page used on another's plan: refuse it all and decide nothing. (A plan
+        # that was theirs and moved to another desk is refused alone, saying so, below.)
         raise LinkRefused(LinkProblem.OTHER_APPROVER)
     outcomes: list[tuple[int, str | None]] = []
     for step_id in step_ids:
@@ -122,7 +145,10 @@ def approve_selected(
             continue
         after_decision(w.settings, decided, background)
         outcomes.append((step_id, None))
-    return _bulk_done(w, outcomes, {k: plan for k, (_, plan) in owners.items()}, approver)
+    plans = {k: plan for k, (_, plan) in owners.items()}
+    done = _bulk_done(w, outcomes, plans, approver)
+    _seen(w, request, approver, list(plans.values()), Page.BULK_DONE)
+    return done
 
 
 def _bulk_done(

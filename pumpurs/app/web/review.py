@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from pumpurs.app.web import csrf
+from pumpurs.app.web.access import record_view
 from pumpurs.app.web.effects import after_decision
-from pumpurs.app.web.pages import Web, error_page, last_day, page, web, when
+from pumpurs.app.web.pages import Web, error_page, last_day, on_behalf, page, web, when
 from pumpurs.approvals import (
     Origin,
     Outcome,
@@ -25,6 +26,7 @@ from pumpurs.approvals import (
     role_name,
     verify,
 )
+from pumpurs.store.access import Page
 
 router = APIRouter()
 PURPOSE = "decide"
@@ -56,7 +58,7 @@ def _review(
             "revision": past.revision,
             "outcome": past.outcome,
             "outcome_name": outcome_name(past.outcome, w.language),
-            "approver_email": past.approver_email,
+            "approver_email": on_behalf(w, past.approver_email, past.substitute_email),
             "reason": past.reason,
         }
         for past in past_decisions(session, verified.plan_id)
@@ -83,7 +85,17 @@ def show_plan(link: str, request: Request) -> HTMLResponse:
     w = web(request)
     nonce = read_link(w.settings, link)
     with w.read_sessions() as session:
-        return _review(w, session, verify(session, nonce))
+        verified = verify(session, nonce, w.config)
+        shown = _review(w, session, verified)
+    _seen(w, request, verified)
+    return shown
+
+
+def _seen(w: Web, request: Request, verified: Verified) -> None:
+    """Record this view of the plan's page in the access audit."""
+    record_view(
+        w, request, Page.PLAN, [verified.plan_id], verified.holder, token_id=verified.token_id
+    )
 
 
 @router.post("/a/{link}", response_class=HTMLResponse)
@@ -113,7 +125,10 @@ def decide_plan(
             message = w.texts.gettext(
                 "Give the reason for returning the plan: the school receives it by email."
             )
-            return _review(w, session, verify(session, nonce), status=400, error=message)
+            verified = verify(session, nonce, w.config)
+            shown = _review(w, session, verified, status=400, error=message)
+        _seen(w, request, verified)
+        return shown
     after_decision(w.settings, decided, background)
     return page(
         w,
@@ -121,7 +136,8 @@ def decide_plan(
         plan=decided,  # the decision carries what the page shows of the plan
         decided=decided,
         decided_when=when(decided.decided_at, w.language),
+        decided_by=on_behalf(w, decided.approver_email, decided.substitute_email),
         next_role_name=role_name(decided.next_role, w.language) if decided.next_role else None,
         reason=reason.strip(),
-        pending_link=pending_url(w.settings, decided.approver_email),
+        pending_link=pending_url(w.settings, decided.decided_by),
     )
