@@ -47,14 +47,16 @@ def _sha256(path: Path) -> str:
 
 
 def new_files(
-    session: Session, inbox: Path, semester: StoredSemester, kind: str
+    session: Session, inbox: Path, semester: StoredSemester, kind: str, school: str | None = None
 ) -> tuple[list[InboxFile], int]:
-    """Return the files not stored yet (oldest first) and how many known ones were skipped."""
+    """Return the files not stored yet (oldest first) and how many known ones were skipped;
+    only those of one school's folder when `school` is given."""
     root = inbox / semester.code.folder
     candidates = sorted(
-        (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))),
+        (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))
+         and (school is None or _same_school(p.parent.parent.name, school))),
         key=lambda p: (p.stat().st_mtime, str(p)),
-    )
+    )  # fmt: skip
     rows = session.execute(
         select(Submission.school_folder, Submission.sha256, Submission.kept_sha256).where(
             Submission.semester_id == semester.id, Submission.kind == kind
@@ -71,6 +73,10 @@ def new_files(
         seen.add((folder, item.sha256))
         found.append(item)
     return found, skipped
+
+
+def _same_school(folder: str, school: str) -> bool:
+    return folder.strip().upper() == school.strip().upper()
 
 
 def read_batch(

@@ -91,8 +91,10 @@ def _evaluate(t: Texts, n: Count, v: Values) -> str:
 
 def _summaries(t: Texts, n: Count, v: Values) -> str:
     return t.gettext(
-        "Summaries sent: to schools %(schools)s, regions %(regions)s, the nation %(nation)s",
+        "Summaries sent: to schools %(schools)s, municipalities %(municipalities)s, regions "
+        "%(regions)s, the nation %(nation)s",
         schools=n(v["summaries_school"]),
+        municipalities=n(v["summaries_municipality"]),
         regions=n(v["summaries_region"]),
         nation=n(v["summaries_nation"]),
     )
