@@ -5,22 +5,22 @@ what it counts; counts are numbers, shares are formatted as percentages (`37,0 %
 Latvian workbook), so each sheet can be filtered, sorted, summed and charted. Every unit of a
 level has its row, with or without plans (a column says whether it sent any); a subject no
 pupil of the workbook has consultations in, and a plan status no plan of it has, get no
-column. The last sheet explains how the figures are counted. Written in openpyxl's write-only
-mode: a national run writes about a hundred workbooks.
+column. The last sheet explains how the figures are counted. A national run writes about a
+hundred workbooks, most of them small: each style is made once and copied to its cells.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 
 from pumpurs.config import Config
 from pumpurs.i18n.catalogue import N_, Texts, texts
@@ -72,19 +72,18 @@ def figures_workbook(sheets: Sequence[Sheet], config: Config, language: str) -> 
     which subjects and statuses get a column."""
     t = texts(language)
     top = [figures for _, units in sheets[:1] for _, figures in units]
-    workbook = Workbook(write_only=True)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
     for level, units in sheets:
         columns = _columns(config, language, level, top)
         sheet = workbook.create_sheet(t.gettext(SHEET_NAMES[level]))
         headers = [t.gettext("Code"), t.gettext("Name"), *(c.header for c in columns)]
-        for index in range(1, len(headers) + 1):
-            sheet.column_dimensions[get_column_letter(index)].width = 36 if index == 2 else 14
+        sheet.append(headers)
+        for unit, figures in units:
+            sheet.append([unit.code, unit.name, *(c.value(figures) for c in columns)])
+        _style(sheet, [c.number_format for c in columns])
         sheet.freeze_panes = "C2"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(units) + 1}"
-        sheet.row_dimensions[1].height = 75
-        sheet.append([_header(sheet, text) for text in headers])
-        for unit, figures in units:
-            sheet.append([unit.code, unit.name, *(_cell(sheet, c, figures) for c in columns)])
     notes = workbook.create_sheet(t.gettext("Notes"))
     notes.column_dimensions["A"].width = 120
     for note in NOTES:
@@ -94,16 +93,33 @@ def figures_workbook(sheets: Sequence[Sheet], config: Config, language: str) -> 
     return buffer.getvalue()
 
 
-def _header(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
-    return cell
+def _style(sheet: Worksheet, formats: Sequence[str]) -> None:
+    """Style the header row and give each column's numbers its format.
 
-
-def _cell(sheet: WriteOnlyWorksheet, column: Column, figures: Mapping[str, Any]) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=column.value(figures))
-    cell.number_format = column.number_format
-    return cell
+    Each style is made once and copied to its cells: made per cell, openpyxl registers (hashes)
+    the same font, fill and format again for every cell, which costs more than the rest.
+    """
+    rows = sheet.iter_rows()
+    header = next(rows)
+    header[0].font, header[0].fill, header[0].alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
+    for cell in header[1:]:
+        cell._style = copy(header[0]._style)
+    sheet.row_dimensions[1].height = 75
+    sheet.column_dimensions["A"].width = 14
+    sheet.column_dimensions["B"].width = 36
+    rest = sheet.column_dimensions["C"]  # one <col> element for all figure columns
+    rest.width, rest.min, rest.max = 14, 3, len(header)
+    if sheet.max_row < 2:
+        return
+    styled = []
+    for index, number_format in enumerate(formats, start=3):
+        template = sheet.cell(2, index)
+        template.number_format = number_format
+        styled.append(template._style)
+    for row in rows:
+        for cell, style in zip(row[2:], styled, strict=True):
+            if isinstance(cell.value, int | float):
+                cell._style = copy(style)
 
 
 def _at(*path: str) -> Callable[[Mapping[str, Any]], Any]:
