@@ -20,15 +20,6 @@ from tasks.dashboard import Progress, RunCounts, finish_run, publish_markdown, r
 from tasks.evaluation import refresh_semester_figures
 from tasks.summaries import queue_semester_summaries
 
-ProvisionalParameter = Annotated[
-    bool,
-    Field(
-        title="Provizoriski / Provisional",
-        description="Pirms izvērtēšanas termiņa: kopsavilkumi ar atzīmi “Provizorisks”; galīgie "
-        "pēc termiņa vienalga aiziet. Before the evaluation deadline: summaries marked "
-        "provisional; the final ones still go out after the deadline.",
-    ),
-]
 PartyParameter = Annotated[
     str,
     Field(
@@ -49,11 +40,18 @@ PartyParameter = Annotated[
 def send_summaries(
     semester: SemesterParameter | None = None,
     force: bool = False,
-    provisional: ProvisionalParameter = False,
+    provisional: bool = False,
     to: PartyParameter | None = None,
 ) -> RunCounts:
     """Send each summary once, or again if forced (default: the latest evaluated semester);
-    before the evaluation deadline only as provisional ones; `to` sends one party's."""
+    before the evaluation deadline only as provisional ones; `to` sends one party's.
+
+    Args:
+        force: Nosūtīt vēlreiz visiem, kas jau saņēma. Send again to everybody who had it.
+        provisional: Pirms izvērtēšanas termiņa: kopsavilkumi ar atzīmi “Provizorisks”; galīgie
+            pēc termiņa vienalga aiziet. Before the evaluation deadline: summaries marked
+            provisional; the final ones still go out after the deadline.
+    """
     stored = prepare(semester, Phase.SUMMARIES)
     code = stored.code
     t = run_texts()
