@@ -75,6 +75,7 @@ def send_summaries(
         "figures_changed": figures.changed,
         **{f"summaries_{level}": report.queued[level] for level in LEVELS},
         "summaries_sent_before": report.sent_before,
+        **({"provisional": True} if provisional else {}),
     }
     notes = [
         *report.headline,

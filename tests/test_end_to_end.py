@@ -199,6 +199,7 @@ def _assert_mail_agrees(
         decided = session.scalar(select(func.count()).where(Plan.status.in_(DECIDED)))
     assert sorted(str(m["Message-ID"]) for m in messages) == sorted(kind_of)
     by_kind = Counter(kind_of[str(m["Message-ID"])] for m in messages)
+    coordinators = [m.coordinator for m in config.municipalities().values() if m.coordinator]
     sent = sum(step["mail_sent"] for step in results.values())
     assert len(messages) == sent + 1  # the web app sends the "plan returned" email itself
     assert by_kind == Counter({
@@ -209,12 +210,13 @@ def _assert_mail_agrees(
         + results["route-again"]["digests_queued"],
         "plan_returned": 1,
         "evaluation_report": results["evaluate"]["reports_queued"],
-        "summary": len(config.schools) + len(config.regions) + 1,
+        "summary": len(config.schools) + len(coordinators) + len(config.regions) + 1,
     })  # fmt: skip
     to = {kind: {str(m["To"]) for m in messages if kind_of[str(m["Message-ID"])] == kind}
           for kind in by_kind}  # fmt: skip
     assert to["invitation"] == {school.coordinator.email for school in config.schools}
     assert to["approval_digest"] == {region.coordinator.email for region in config.regions}
+    assert {c.email for c in coordinators} < to["summary"]  # each municipal coordinator
     managers = {person.email for person in config.programme.summary_recipients}
     [nation] = [m for m in messages if kind_of[str(m["Message-ID"])] == "summary"
                 and str(m["To"]) in managers]  # fmt: skip
