@@ -63,7 +63,7 @@ def send_summaries(
     run_id = flow_run.id or utcnow().strftime("%Y%m%dT%H%M%S")
     again = f"resent-{run_id}" if to else f"forced-{run_id}" if force else None
     report = queue_semester_summaries(stored, SummaryRun(provisional, again, to), progress)
-    charts = [(chart.alt, chart.png) for chart in report.charts]
+    charts = [(chart.title, chart.alt, chart.png) for chart in report.charts]
     figures_title = t.gettext("Figures of semester %(code)s", code=code.code)
     markdown = markdown_images(figures_title, report.headline, charts)
     charts_title = t.gettext("%(title)s: charts", title=title)
