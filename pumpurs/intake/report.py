@@ -111,7 +111,9 @@ def resend_report(
         select(OutboxMessage)
         .where(
             OutboxMessage.kind == kind.mail_kind,
-            OutboxMessage.dedupe_key.startswith(_key_prefix(kind, code, school_code)),
+            OutboxMessage.dedupe_key.startswith(
+                _key_prefix(kind, code, school_code), autoescape=True
+            ),
         )
         .order_by(OutboxMessage.id.desc())
         .limit(1)
