@@ -79,8 +79,9 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
                 _flow_phase(phases["evaluate"], evaluate_semester, "rows_read")
                 # Before the semester's evaluation deadline only provisional summaries go out;
                 # they cost the same to compose and send.
-                summaries = _flow_phase(phases["summaries"], send_summaries,
-                                        provisional=_before_deadline(settings))  # fmt: skip
+                summaries = _flow_phase(
+                    phases["summaries"], send_summaries, provisional=_before_deadline(settings)
+                )
                 phases["summaries"].rows = sum(
                     int(v) for k, v in summaries.items()
                     if k.startswith("summaries_") and k != "summaries_sent_before"

@@ -60,8 +60,11 @@ def _largest_municipality(config: Path) -> tuple[str, str]:
     schools: dict[str, list[str]] = {}
     for school in loaded.schools:
         schools.setdefault(school.municipality, []).append(school.code)
-    chosen = max((len(schools.get(m.code, [])), m.code)
-                 for m in loaded.municipalities().values() if m.coordinator)[1]  # fmt: skip
+    chosen = max(
+        (len(schools.get(m.code, [])), m.code)
+        for m in loaded.municipalities().values()
+        if m.coordinator
+    )[1]
     return chosen, schools[chosen][-1]
 
 
@@ -127,8 +130,9 @@ def main(language: str = "lv") -> list[Path]:
                 "--no-sandbox", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync"])  # fmt: skip
             page = browser.new_page(viewport={"width": 720, "height": 900}, device_scale_factor=1)
-            blocking = browser.new_page(viewport={"width": 720, "height": 900},
-                                        device_scale_factor=1)  # fmt: skip
+            blocking = browser.new_page(
+                viewport={"width": 720, "height": 900}, device_scale_factor=1
+            )
             blocking.route("**/*", _refuse_images)  # as Outlook does by default
             for name, composed in pages.items():
                 html = work / f"{name}.html"

@@ -110,12 +110,17 @@ def _collect(
     if school is not None:
         school = replace(school, code=known_school(config, school.code))
     with transaction() as session:
-        scan = scan_inbox(session, config, settings, semester, PLANS,
-                          lambda done, total: on_progress(READ_SHARE * done / total),
-                          school.code if school else None)  # fmt: skip
+        scan = scan_inbox(
+            session,
+            config,
+            settings,
+            semester,
+            PLANS,
+            lambda done, total: on_progress(READ_SHARE * done / total),
+            school.code if school else None,
+        )
         if not scan.files and school is not None:
-            resent = resend_report(session, config, semester.code, PLANS, school.code,
-                                   school.again)  # fmt: skip
+            resent = resend_report(session, config, semester.code, PLANS, school.code, school.again)
             return CollectReport(skipped=scan.skipped, reports_resent=int(resent))
     if not scan.files:
         return CollectReport(skipped=scan.skipped)

@@ -53,10 +53,15 @@ def new_files(
     only those of one school's folder when `school` is given."""
     root = inbox / semester.code.folder
     candidates = sorted(
-        (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))
-         and (school is None or _same_school(p.parent.parent.name, school))),
+        (
+            p
+            for p in root.glob(f"*/{kind}/*")
+            if p.is_file()
+            and not p.name.startswith((".", "~$"))
+            and (school is None or _same_school(p.parent.parent.name, school))
+        ),
         key=lambda p: (p.stat().st_mtime, str(p)),
-    )  # fmt: skip
+    )
     rows = session.execute(
         select(Submission.school_folder, Submission.sha256, Submission.kept_sha256).where(
             Submission.semester_id == semester.id, Submission.kind == kind

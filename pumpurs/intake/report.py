@@ -122,8 +122,9 @@ def resend_report(
     if latest is None or school is None:
         return False
     email = RenderedEmail(latest.subject, latest.body_text, latest.body_html)
-    attachments = [Attachment(a.filename, a.content_type, a.content, a.content_id)
-                   for a in latest.attachments]  # fmt: skip
+    attachments = [
+        Attachment(a.filename, a.content_type, a.content, a.content_id) for a in latest.attachments
+    ]
     key = f"{latest.dedupe_key}:{again}"
     if len(key) > MAX_KEY:  # many files: the report's own key is long already
         key = _key_prefix(kind, code, school_code) + hashlib.sha256(key.encode()).hexdigest()

@@ -63,36 +63,37 @@ def dashboard_charts(context: Mapping[str, Any], language: str) -> list[Chart]:
     def percent(share: float | None) -> str:
         return fmt_percent(share or 0.0, language)
 
+    def shares(rows: Sequence[Mapping[str, Any]], count: str, share_first: bool) -> Bars:
+        """Return one bar per row on the 0–100 % axis: its share, and its count beside it."""
+        shown = [
+            f"{percent(r['share'])} ({number(r[count])})"
+            if share_first
+            else f"{number(r[count])} ({percent(r['share'])})"
+            for r in rows
+        ]
+        values = [r["share"] or 0.0 for r in rows]
+        return Bars([r["label"] for r in rows], [("one", values)], shown, shares=True)
+
     found: list[tuple[str, Bars]] = []
-    figures, risks, subjects = context["f"], context["risks"], context["subjects"]
+    figures = context["f"]
     if figures["pupils"]:
-        texts_shown = [f"{number(r['pupils'])} ({percent(r['share'])})" for r in risks]
-        shares = [r["share"] or 0.0 for r in risks]
-        found.append(("risks", Bars([r["label"] for r in risks], [("one", shares)],
-                                    texts_shown, shares=True)))  # fmt: skip
-    if subjects:
-        texts_shown = [f"{percent(r['share'])} ({number(r['pupils'])})" for r in subjects]
-        shares = [r["share"] or 0.0 for r in subjects]
-        found.append(("subjects", Bars([r["label"] for r in subjects], [("one", shares)],
-                                       texts_shown, shares=True)))  # fmt: skip
+        found.append(("risks", shares(context["risks"], "pupils", share_first=False)))
+    if context["subjects"]:
+        found.append(("subjects", shares(context["subjects"], "pupils", share_first=True)))
     if figures["fulfilment"]["evaluated"]:
         bins = [b for b in context["bins"] if b["key"] != "none" or b["plans"]]
-        texts_shown = [f"{number(b['plans'])} ({percent(b['share'])})" for b in bins]
-        shares = [b["share"] or 0.0 for b in bins]
-        found.append(("fulfilment", Bars([b["label"] for b in bins], [("one", shares)],
-                                         texts_shown, shares=True)))  # fmt: skip
+        found.append(("fulfilment", shares(bins, "plans", share_first=False)))
     children = context["children"]  # most plans first
     if children and context["level"] == "nation":
         parts = [(group, [float(r[f"plans_{group}"]) for r in children]) for group in GROUPS]
-        texts_shown = [
+        shown = [
             " · ".join(
                 [number(r["plans_all"])]
                 + [f"{t.gettext(GROUP_NAMES[g])} {number(r[f'plans_{g}'])}" for g in GROUPS]
             )
             for r in children
         ]
-        found.append(("regions", Bars([r["name"] for r in children], parts, texts_shown,
-                                      shares=False)))  # fmt: skip
+        found.append(("regions", Bars([r["name"] for r in children], parts, shown, shares=False)))
     charts = []
     for name, bars in found:
         title = t.gettext(TITLES[name])
@@ -136,8 +137,14 @@ def draw(bars: Bars, language: str, legend: Sequence[str] = ()) -> bytes:
         axes.spines[side].set_visible(False)
     axes.tick_params(axis="x", labelsize=8, colors="#616e7c")
     if legend:
-        axes.legend(legend, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(legend),
-                    frameon=False, fontsize=8)  # fmt: skip
+        axes.legend(
+            legend,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12),
+            ncols=len(legend),
+            frameon=False,
+            fontsize=8,
+        )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.1)
     return buffer.getvalue()

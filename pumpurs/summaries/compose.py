@@ -97,9 +97,11 @@ def queue_summaries(
     previous = read_semester_figures(session, code.previous())
     names = unit_names(config, language)
     # A municipality may have no coordinator by design; any other unit should have somebody.
-    nobody = [f"{unit.level} {unit.code}"
-              for unit in units_with_plans(config, figures, language)
-              if unit.level != "municipality" and not people(config, unit)]  # fmt: skip
+    nobody = [
+        f"{unit.level} {unit.code}"
+        for unit in units_with_plans(config, figures, language)
+        if unit.level != "municipality" and not people(config, unit)
+    ]
     report = SummaryReport(
         previous=code.previous().code if previous else None, without_recipient=nobody
     )

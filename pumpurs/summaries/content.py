@@ -229,8 +229,13 @@ def participation(
         for region in config.regions:
             found = figures.get(("region", region.code), {}).get("schools")
             if found and found["without_plans"]:
-                by_region.append({"name": region.name, "without": len(found["without_plans"]),
-                                  "invited": found["invited"]})  # fmt: skip
+                by_region.append(
+                    {
+                        "name": region.name,
+                        "without": len(found["without_plans"]),
+                        "invited": found["invited"],
+                    }
+                )
     else:
         missing = sorted(names.get(("school", code), code) for code in schools["without_plans"])
     return {
@@ -293,21 +298,29 @@ def _statuses(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
 
 def _subjects(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
     rows = [
-        {"key": key, "label": getattr(catalogue.subjects[key], language), **value,
-         "width": bar_width(value["share"])}
+        {
+            "key": key,
+            "label": getattr(catalogue.subjects[key], language),
+            **value,
+            "width": bar_width(value["share"]),
+        }
         for key, value in f["subject_consultations"]["subjects"].items()
         if value["pupils"] and key in catalogue.subjects
-    ]  # fmt: skip
+    ]
     return sorted(rows, key=lambda r: (-r["pupils"], r["label"]))
 
 
 def _risks(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
     return [
-        {"key": key, "label": getattr(label, language), **f["risk_categories"][key],
-         "width": bar_width(f["risk_categories"][key]["share"])}
+        {
+            "key": key,
+            "label": getattr(label, language),
+            **f["risk_categories"][key],
+            "width": bar_width(f["risk_categories"][key]["share"]),
+        }
         for key, label in catalogue.risk_categories.items()
         if key in f["risk_categories"]
-    ]  # fmt: skip
+    ]
 
 
 def _measures(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
@@ -326,8 +339,15 @@ def _bins(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
     for key, n in fulfilment["bins"].items():
         if key in BINS:
             share = round(n / evaluated, 4) if evaluated else None
-            rows.append({"key": key, "label": texts(language).gettext(BIN_NAMES[key]),
-                         "plans": n, "share": share, "width": bar_width(share)})  # fmt: skip
+            rows.append(
+                {
+                    "key": key,
+                    "label": texts(language).gettext(BIN_NAMES[key]),
+                    "plans": n,
+                    "share": share,
+                    "width": bar_width(share),
+                }
+            )
     return rows
 
 

@@ -37,17 +37,23 @@ SHEET_NAMES = {  # one sheet per level
     "school": N_("Schools"),
 }
 NOTES = (  # the last sheet: how the figures are counted
-    N_("A plan counts (pupils, measures, hours, funding) once it is approved; evaluated plans "
-       "are approved plans too."),
+    N_(
+        "A plan counts (pupils, measures, hours, funding) once it is approved; evaluated plans "
+        "are approved plans too."
+    ),
     N_("Shares are of the unit's pupils with an approved plan."),
-    N_("A school sent plans when at least one plan of it was submitted this semester (plans "
-       "carried over from the last semester and not submitted yet do not count)."),
-    N_("Teachers and specialists are counted per school: a person who works in two schools "
-       "counts twice (schools give their staff their own references)."),
+    N_(
+        "A school sent plans when at least one plan of it was submitted this semester (plans "
+        "carried over from the last semester and not submitted yet do not count)."
+    ),
+    N_(
+        "Teachers and specialists are counted per school: a person who works in two schools "
+        "counts twice (schools give their staff their own references)."
+    ),
     N_("A measure is delivered when more than 0 hours or EUR were reported for it."),
     N_("Fulfilment of a plan: delivered of planned, weighted over its measures."),
     N_("The funding cap is the most the fund could pay: pupils × the monthly cap × months."),
-)  # fmt: skip
+)
 COUNT, AMOUNT = "#,##0", "#,##0.00"
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="EEF0F3", end_color="EEF0F3")
@@ -162,29 +168,47 @@ def _columns(
     ]
     consult = ("subject_consultations", "subjects")
     columns += [
-        Column(t.gettext("Pupils with subject consultations"),
-               _at("subject_consultations", "pupils"), COUNT),
-        Column(t.gettext("Share of pupils with subject consultations"),
-               _at("subject_consultations", "share"), share),
-    ]  # fmt: skip
+        Column(
+            t.gettext("Pupils with subject consultations"),
+            _at("subject_consultations", "pupils"),
+            COUNT,
+        ),
+        Column(
+            t.gettext("Share of pupils with subject consultations"),
+            _at("subject_consultations", "share"),
+            share,
+        ),
+    ]
     for key, subject in config.catalogue.subjects.items():
         if not any(_at(*consult, key, "pupils")(f) for f in top):
             continue
         name = getattr(subject, language)
         columns += [
-            Column(t.gettext("%(subject)s: pupils with consultations", subject=name),
-                   _at(*consult, key, "pupils"), COUNT),
-            Column(t.gettext("%(subject)s: share of pupils", subject=name),
-                   _at(*consult, key, "share"), share),
-        ]  # fmt: skip
+            Column(
+                t.gettext("%(subject)s: pupils with consultations", subject=name),
+                _at(*consult, key, "pupils"),
+                COUNT,
+            ),
+            Column(
+                t.gettext("%(subject)s: share of pupils", subject=name),
+                _at(*consult, key, "share"),
+                share,
+            ),
+        ]
     for key, risk in config.catalogue.risk_categories.items():
         name = getattr(risk, language)
         columns += [
-            Column(t.gettext("Risk category “%(risk)s”: pupils", risk=name),
-                   _at("risk_categories", key, "pupils"), COUNT),
-            Column(t.gettext("Risk category “%(risk)s”: share of pupils", risk=name),
-                   _at("risk_categories", key, "share"), share),
-        ]  # fmt: skip
+            Column(
+                t.gettext("Risk category “%(risk)s”: pupils", risk=name),
+                _at("risk_categories", key, "pupils"),
+                COUNT,
+            ),
+            Column(
+                t.gettext("Risk category “%(risk)s”: share of pupils", risk=name),
+                _at("risk_categories", key, "share"),
+                share,
+            ),
+        ]
     columns += _delivery(t, language, config, share)
     return columns
 
@@ -222,12 +246,14 @@ def _delivery(t: Texts, language: str, config: Config, share: str) -> list[Colum
         Column(t.gettext("Funding cap, EUR"), _at("budget", "cap_eur"), AMOUNT),
         Column(t.gettext("Funding planned, EUR"), _at("budget", "planned_eur"), AMOUNT),
         Column(t.gettext("Funding used, EUR"), _at("budget", "used_eur"), AMOUNT),
-        Column(t.gettext("Funding used, share of the cap"),
-               _at("budget", "used_share_of_cap"), share),
+        Column(
+            t.gettext("Funding used, share of the cap"), _at("budget", "used_share_of_cap"), share
+        ),
         Column(t.gettext("Evaluated plans, all"), _at("fulfilment", "evaluated"), COUNT),
-        Column(t.gettext("Approved plans awaiting evaluation"), _at("fulfilment", "awaiting"),
-               COUNT),
-    ]  # fmt: skip
+        Column(
+            t.gettext("Approved plans awaiting evaluation"), _at("fulfilment", "awaiting"), COUNT
+        ),
+    ]
     columns += [
         Column(
             t.gettext("Evaluated plans with fulfilment %(label)s", label=t.gettext(BIN_NAMES[b])),
@@ -248,8 +274,11 @@ def _delivery(t: Texts, language: str, config: Config, share: str) -> list[Colum
         ),
     ]
     columns += [
-        Column(t.gettext("Outcome: %(label)s", label=t.gettext(OUTCOME_NAMES[o])),
-               _at("outcomes", o), COUNT)
+        Column(
+            t.gettext("Outcome: %(label)s", label=t.gettext(OUTCOME_NAMES[o])),
+            _at("outcomes", o),
+            COUNT,
+        )
         for o in OUTCOMES
-    ]  # fmt: skip
+    ]
     return columns
