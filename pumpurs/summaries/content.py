@@ -269,17 +269,23 @@ def bar_width(share: float | None) -> int:
 
 def _with_bars(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the per-unit rows, most plans first, each with its stacked bar: a part per group
-    of statuses, the largest unit's plans the full width."""
+    of statuses, the largest unit's plans the full width.
+
+    `bar_width` is the bar's length in per cent of the full width; each part has its `width`
+    in per cent of the full width and its `inner` width in per cent of the bar.
+    """
     most = max((row["plans_all"] for row in children), default=0)
     rows = []
     for row in sorted(children, key=lambda r: (-r["plans_all"], r["name"])):
-        parts, done, edge = [], 0, 0
+        total = row["plans_all"]
+        parts, done, edge, inner = [], 0, 0, 0
         for group in GROUPS:
             done += row[f"plans_{group}"]
             end = round(100 * done / most)  # rounded at the edges: the parts add up
-            parts.append({"key": group, "width": end - edge})
-            edge = end
-        rows.append({**row, "bar": parts})
+            inner_end = round(100 * done / total) if total else 0
+            parts.append({"key": group, "width": end - edge, "inner": inner_end - inner})
+            edge, inner = end, inner_end
+        rows.append({**row, "bar": parts, "bar_width": edge})
     return rows
 
 

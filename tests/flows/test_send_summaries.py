@@ -277,8 +277,11 @@ def test_every_figure_of_every_summary_matches_the_database(
     result = send_summaries()  # the latest semester whose evaluation deadline has passed
     now, before = tables(ctx, SEMESTER.code), tables(ctx, SEMESTER.previous().code)
     units = [("school", s.code, s.name, s.coordinator.email) for s in ctx.config.schools]
-    units += [("municipality", m.code, m.name, m.coordinator.email)
-              for m in ctx.config.municipalities().values() if m.coordinator]  # fmt: skip
+    units += [
+        ("municipality", m.code, m.name, m.coordinator.email)
+        for m in ctx.config.municipalities().values()
+        if m.coordinator
+    ]
     units += [("region", r.code, r.name, r.coordinator.email) for r in ctx.config.regions]
     units += [("nation", "LV", "Latvija", "pmp@ikvd.example")]
     units = [u for u in units if len(now.plans[now.plans[u[0]] == u[1]])]
@@ -320,12 +323,15 @@ def assert_workbook(ctx: Context, message: EmailMessage, now: Tables) -> None:
     assert attachment.get_filename() == "raditaji_LV_2026-2027-1.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))
     assert book.sheetnames == ["Valsts", "Reģioni", "Pašvaldības", "Skolas", "Paskaidrojumi"]
-    columns = {"Skolēni ar apstiprinātu plānu": "pupils",
-               "Apstiprināti plāni (ieskaitot izvērtētos)": "plans",
-               "Pedagogi un speciālisti (skaitīti katrā skolā)": "providers",
-               "Pasākumi izvērtējumos": "measures_reported",
-               "Izlietotais finansējums, EUR": "used_eur", "Izvērtēti plāni, visi": "evaluated",
-               "Apstiprināti plāni, kas gaida izvērtējumu": "awaiting"}  # fmt: skip
+    columns = {
+        "Skolēni ar apstiprinātu plānu": "pupils",
+        "Apstiprināti plāni (ieskaitot izvērtētos)": "plans",
+        "Pedagogi un speciālisti (skaitīti katrā skolā)": "providers",
+        "Pasākumi izvērtējumos": "measures_reported",
+        "Izlietotais finansējums, EUR": "used_eur",
+        "Izvērtēti plāni, visi": "evaluated",
+        "Apstiprināti plāni, kas gaida izvērtējumu": "awaiting",
+    }
     levels = ("nation", "region", "municipality", "school")
     for sheet, level in zip(list(book)[:4], levels, strict=True):
         header = [c.value for c in sheet[1]]

@@ -190,9 +190,13 @@ def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[st
         "used_share": 0.21,
         "schools_with_plans": n,
         "schools_invited": 30,
-        "bar": [{"key": "evaluated", "width": 100}, {"key": "approved", "width": 0},
-                {"key": "pending", "width": 0}],
-    }  # fmt: skip
+        "bar": [
+            {"key": "evaluated", "width": 100, "inner": 100},
+            {"key": "approved", "width": 0, "inner": 0},
+            {"key": "pending", "width": 0, "inner": 0},
+        ],
+        "bar_width": 100,
+    }
     name = {"nation": "Latvija", "municipality": "Liepājas valstspilsēta"}[level]
     return {
         "level": level,
@@ -211,7 +215,7 @@ def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[st
                 "share": 0.65,
                 "width": 65,
             }
-        ],  # fmt: skip
+        ],
         "measures": [
             {
                 "key": "psychologist",
@@ -228,7 +232,7 @@ def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[st
                 "share": 0.75,
                 "width": 75,
             }
-        ],  # fmt: skip
+        ],
         "outcomes": [{"label": "uzlabojās", "plans": 400}, {"label": "pasliktinājās", "plans": 9}],
         "changes": [
             {
@@ -261,7 +265,7 @@ def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[st
                 "pupils": 120,
                 "line": "Liepājas Raiņa 6. vidusskola (120)",
             }
-        ],  # fmt: skip
+        ],
         "threshold": 0.8,
         "monthly_cap": 300,
         "semester": SEMESTER,
@@ -336,7 +340,7 @@ def _summarised(n: int) -> list[str]:
         f"Skolas, kas iesniedza plānus: {n} {lv(n, 'skola', 'skolas')} no 30",
         f"- Plānus neiesniedza, Kurzemes reģions: {n} {lv(n, 'skola', 'skolas')} no 30",
         f"611 skolēni ar atbalsta plānu no {n} {lv(n, 'skolas', 'skolām')}.",
-        f"{n} {lv(n, 'plāns', 'plāni')}: izvērtēti {n}",
+        f"{n} {lv(n, 'plāns', 'plāni')}:" + (f" izvērtēti {n}" if n else ""),  # parts above 0
         f"plānus iesniedza {n} {lv(n, 'skola', 'skolas')} no 30",
     ]
 

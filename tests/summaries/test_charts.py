@@ -39,11 +39,15 @@ def test_latvian_letters_are_drawn_without_a_missing_glyph() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         draw(
-            Bars([LATVIAN, "Rīgas reģions"], [("evaluated", [3, 1]), ("pending", [1, 0])],
-                 [LATVIAN, "1"], shares=False),
+            Bars(
+                [LATVIAN, "Rīgas reģions"],
+                [("evaluated", [3, 1]), ("pending", [1, 0])],
+                [LATVIAN, "1"],
+                shares=False,
+            ),
             "lv",
             [f"izvērtēti {LATVIAN}", "gaida"],
-        )  # fmt: skip
+        )
     assert [str(w.message) for w in caught] == []
 
 
@@ -89,12 +93,24 @@ def test_the_nation_gets_four_charts_each_with_its_figures_as_alternative_text()
 
 def test_shares_are_bars_of_the_full_width_and_counts_of_the_largest() -> None:
     assert [bar_width(s) for s in (None, 0.0, 0.004, 0.32, 0.995, 1.0)] == [0, 0, 1, 32, 100, 100]
-    rows = _with_bars([
-        {"name": "B", "plans_all": 10, "plans_evaluated": 5, "plans_approved": 3,
-         "plans_pending": 2},
-        {"name": "A", "plans_all": 40, "plans_evaluated": 40, "plans_approved": 0,
-         "plans_pending": 0},
-    ])  # fmt: skip
+    rows = _with_bars(
+        [
+            {
+                "name": "B",
+                "plans_all": 10,
+                "plans_evaluated": 5,
+                "plans_approved": 3,
+                "plans_pending": 2,
+            },
+            {
+                "name": "A",
+                "plans_all": 40,
+                "plans_evaluated": 40,
+                "plans_approved": 0,
+                "plans_pending": 0,
+            },
+        ]
+    )
     assert [r["name"] for r in rows] == ["A", "B"]  # most plans first
     assert [p["width"] for p in rows[0]["bar"]] == [100, 0, 0]
     assert [p["width"] for p in rows[1]["bar"]] == [12, 8, 5]  # 5, 3, 2 of 40: 25 % in all

@@ -140,11 +140,15 @@ def test_no_summary_carries_an_image_and_above_schools_the_xlsx(ctx: Context) ->
     assert [len(list(s.iter_rows(min_row=2))) for s in workbook] == [1, 5, 6, 9, 6]
     header = [c.value for c in workbook["Valsts"][1]]
     assert header[:8] == [
-        "Kods", "Nosaukums", "Uzaicinātās skolas", "Skolas, kas iesniedza plānus",
-        "Skolas, kas neiesniedza plānus", "Skolēni ar apstiprinātu plānu",
+        "Kods",
+        "Nosaukums",
+        "Uzaicinātās skolas",
+        "Skolas, kas iesniedza plānus",
+        "Skolas, kas neiesniedza plānus",
+        "Skolēni ar apstiprinātu plānu",
         "Apstiprināti plāni (ieskaitot izvērtētos)",
         "Plāni, kuru statuss tagad ir: iesniegti, gaida apstiprinājumu",
-    ]  # fmt: skip
+    ]
     assert [c.value for c in workbook["Valsts"][2]][:7] == ["LV", "Latvija", 9, 3, 6, 4, 4]
     assert len(header) == len(set(header))  # no two columns alike
     subjects = [h for h in header if h.endswith(": skolēni ar konsultācijām")]
@@ -157,8 +161,12 @@ def test_no_summary_carries_an_image_and_above_schools_the_xlsx(ctx: Context) ->
     assert workbook["Valsts"].cell(2, share + 1).number_format == '0.0"\xa0"%'
     schools = workbook["Skolas"]
     school_header = [c.value for c in schools[1]]
-    assert school_header[:4] == ["Kods", "Nosaukums", "Šajā semestrī iesniedza plānus",
-                                 "Skolēni ar apstiprinātu plānu"]  # fmt: skip
+    assert school_header[:4] == [
+        "Kods",
+        "Nosaukums",
+        "Šajā semestrī iesniedza plānus",
+        "Skolēni ar apstiprinātu plānu",
+    ]
     rows = {row[0]: row for row in schools.iter_rows(min_row=2, values_only=True)}
     assert len(rows) == len(ctx.config.schools)  # every school, with or without plans
     raina = rows["LV-LIE-006"]

@@ -300,10 +300,14 @@ def test_participation_counts_the_schools_that_sent_plans_of_those_invited() -> 
 
 def test_a_school_with_only_drafts_did_not_take_part_and_one_not_invited_did() -> None:
     plans = pd.concat(
-        [PLANS, pd.DataFrame({"plan_id": [6], "school_code": ["S-C"], "pupil_id": [16],
-                              "status": ["draft"]})],
+        [
+            PLANS,
+            pd.DataFrame(
+                {"plan_id": [6], "school_code": ["S-C"], "pupil_id": [16], "status": ["draft"]}
+            ),
+        ],
         ignore_index=True,
-    )  # fmt: skip
+    )
     units = UNITS.assign(invited=[True, False, True])  # S-B left the configuration
     data = FigureInput(
         units=units,

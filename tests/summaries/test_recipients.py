@@ -92,11 +92,14 @@ def test_one_party_by_its_code_or_address(
         ("LV-XXX-999", "Nevienai skolai, pašvaldībai vai reģionam nav koda “LV-XXX-999”"),
         ("daugavpils", "daugavpils nesaņem semestra 2026/2027-1 kopsavilkumu"),  # no coordinator
         ("LV-KUL-001", "LV-KUL-001 nesaņem semestra 2026/2027-1 kopsavilkumu"),  # no plans
-        ("riga", "“riga” ir vairāku veidu vienību kods: rakstiet vienu no šiem: "
-                 "region:riga, municipality:riga."),
+        (
+            "riga",
+            "“riga” ir vairāku veidu vienību kods: rakstiet vienu no šiem: "
+            "region:riga, municipality:riga.",
+        ),
         ("nobody@nowhere.example", "Neviens ar adresi nobody@nowhere.example nesaņem"),
     ],
-)  # fmt: skip
+)
 def test_a_party_without_a_summary_is_told_why(ctx: Context, party: str, message: str) -> None:
     with pytest.raises(UserError) as refused:
         for_party(chosen(ctx), ctx.config, party, SEMESTER)
@@ -123,8 +126,13 @@ def test_one_party_gets_its_summary_first_once_then_again_each_run(ctx: Context)
     base = summary_key(SEMESTER, Unit("region", "kurzeme", ""), "koordinators@kurzeme.example")
     assert queue(ctx, SummaryRun(again="resent-1", to="kurzeme")) == {"region": 1, "before": 0}
     assert keys(ctx) == [base]  # never sent before: it goes as the final one, under its key
-    assert queue(ctx, SummaryRun()) == {"school": 3, "municipality": 1, "region": 1, "nation": 1,
-                                        "before": 1}  # fmt: skip
+    assert queue(ctx, SummaryRun()) == {
+        "school": 3,
+        "municipality": 1,
+        "region": 1,
+        "nation": 1,
+        "before": 1,
+    }
     assert queue(ctx, SummaryRun(again="resent-2", to="kurzeme")) == {"region": 1, "before": 0}
     assert queue(ctx, SummaryRun(again="resent-2", to="kurzeme")) == {"before": 1}  # a retry
     assert f"{base}:resent-2" in keys(ctx) and len(keys(ctx)) == 8
