@@ -32,12 +32,12 @@ def _settings(data: Path, db: Path, smtp_port: int, base_url: str) -> Any:
                     base_url=base_url, smtp_retry_delays=[0.5])  # fmt: skip
 
 
-def _flow_phase(phase: Phase, flow: Any, rows_key: str | None = None) -> Any:
+def _flow_phase(phase: Phase, flow: Any, rows_key: str | None = None, **parameters: Any) -> Any:
     state = None
 
     def call() -> Any:
         nonlocal state
-        state = flow(SEMESTER, return_state=True)
+        state = flow(SEMESTER, return_state=True, **parameters)
         return state.result()
 
     sample = timed(call)
@@ -77,12 +77,25 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
                                           into=phases["decisions (HTTP)"]))  # fmt: skip
                 load.approve_the_rest(settings)
                 _flow_phase(phases["evaluate"], evaluate_semester, "rows_read")
-                summaries = _flow_phase(phases["summaries"], send_summaries)
+                # Before the semester's evaluation deadline only provisional summaries go out;
+                # they cost the same to compose and send.
+                summaries = _flow_phase(
+                    phases["summaries"], send_summaries, provisional=_before_deadline(settings)
+                )
                 phases["summaries"].rows = sum(
                     int(v) for k, v in summaries.items()
                     if k.startswith("summaries_") and k != "summaries_sent_before"
                 )  # fmt: skip
             del routed
+
+
+def _before_deadline(settings: Any) -> bool:
+    from pumpurs.clock import today_riga
+    from pumpurs.config import load_config
+    from pumpurs.semester import SemesterCode
+
+    dates = load_config(settings.config_dir).semester_dates(SemesterCode.parse(SEMESTER))
+    return today_riga() <= dates.evaluation_deadline
 
 
 def decisions_only(data: Path, work: Path, args: argparse.Namespace, phase: Phase) -> None:

@@ -1,9 +1,11 @@
-"""Screenshot the national and one school's semester summary email, as a mail client shows them.
+"""Screenshot the semester summary emails as a mail program shows them.
 
 Two city-scale semesters are generated (the same schools and pupils; the earlier one with more
-mistakes, so the figures differ), collected, approved and evaluated into a throw-away SQLite
-database; the summaries are rendered as the mail path would send them, the inline charts'
-`cid:` references become data URIs, and headless Chromium saves the pages as PNG.
+mistakes, so the figures differ); in the later one a school of the largest municipality sends
+nothing. Both are collected, approved and evaluated into a throw-away SQLite database; the
+summaries are rendered as the mail path would send them, and headless Chromium saves the pages
+as PNG: the national one, a school's, and the municipality's twice, once as a mail program that
+blocks images shows it (every image request refused) and once as it is.
 
     .venv/bin/python docs/screenshot_summary.py          # writes docs/summary-email*.png
 """
@@ -17,8 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Route, sync_playwright
 
+from pumpurs.config import load_config
 from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
 from pumpurs.intake.collect import collect
@@ -50,6 +53,28 @@ def load_semester(ctx: Context, code: SemesterCode) -> None:
         refresh_figures(session, ctx.config, semester)
 
 
+def _largest_municipality(config: Path) -> tuple[str, str]:
+    """Return the municipality with a coordinator and the most schools, and the code of its
+    school that is to send nothing (its last)."""
+    loaded = load_config(config)
+    schools: dict[str, list[str]] = {}
+    for school in loaded.schools:
+        schools.setdefault(school.municipality, []).append(school.code)
+    chosen = max(
+        (len(schools.get(m.code, [])), m.code)
+        for m in loaded.municipalities().values()
+        if m.coordinator
+    )[1]
+    return chosen, schools[chosen][-1]
+
+
+def _refuse_images(route: Route) -> None:
+    if route.request.resource_type == "image":
+        route.abort()
+    else:
+        route.continue_()
+
+
 def inline_html(html: str, attachments: list[Attachment]) -> str:
     """Return the email's HTML with every `cid:` image replaced by a data URI."""
     for item in attachments:
@@ -67,6 +92,8 @@ def main(language: str = "lv") -> list[Path]:
         generate("city", 1, work / "now", SEMESTER)
         folder = SEMESTER.previous().folder
         shutil.copytree(work / "previous" / "inbox" / folder, work / "now" / "inbox" / folder)
+        city, silent = _largest_municipality(work / "now" / "config")
+        shutil.rmtree(work / "now" / "inbox" / SEMESTER.folder / silent)
         settings = Settings(
             _env_file=None,
             var_dir=work / "var",
@@ -90,18 +117,29 @@ def main(language: str = "lv") -> list[Path]:
                     "summary-email-school.png": preview_summary(
                         session, ctx.config, language, SEMESTER, "school", school, TODAY
                     ),
+                    "summary-email-municipality.png": preview_summary(
+                        session, ctx.config, language, SEMESTER, "municipality", city, TODAY
+                    ),
                 }
+                pages["summary-email-municipality-blocked.png"] = pages[
+                    "summary-email-municipality.png"
+                ]
         written = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync"])  # fmt: skip
             page = browser.new_page(viewport={"width": 720, "height": 900}, device_scale_factor=1)
+            blocking = browser.new_page(
+                viewport={"width": 720, "height": 900}, device_scale_factor=1
+            )
+            blocking.route("**/*", _refuse_images)  # as Outlook does by default
             for name, composed in pages.items():
                 html = work / f"{name}.html"
                 html.write_text(inline_html(composed.email.html, composed.attachments), "utf-8")
-                page.goto(html.as_uri())
-                page.screenshot(path=str(DOCS / name), full_page=True)
+                shown = blocking if name.endswith("-blocked.png") else page
+                shown.goto(html.as_uri())
+                shown.screenshot(path=str(DOCS / name), full_page=True)
                 written.append(DOCS / name)
             browser.close()
         return written

@@ -20,7 +20,12 @@ from tasks.retention import erase_due_data, forget_artifacts, prepare_store
     description="Dzēš skolēnu datus pēc glabāšanas termiņa; rādītāji un audita žurnāls paliek.",
 )
 def apply_retention(dry_run: bool = False) -> RunCounts:
-    """Erase (or, with `dry_run`, list) the pupil data past the keeping period."""
+    """Erase (or, with `dry_run`, list) the pupil data past the keeping period.
+
+    Args:
+        dry_run: Tikai parādīt, kas tiktu dzēsts; nekā nedzēst. Only list what would be
+            erased; erase nothing.
+    """
     prepare_store()
     report = erase_due_data(dry_run, f"retention/{flow_run.id or 'local'}")
     artifacts = forget_artifacts([e.semester.replace("/", "-") for e in report.semesters], dry_run)

@@ -3,29 +3,56 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 from prefect import flow
+from prefect.runtime import flow_run
+from pydantic import Field
 
 from pumpurs.calendar import Phase
+from pumpurs.clock import utcnow
 from pumpurs.semester import SemesterParameter
-from tasks.approvals import approval_overview, ensure_approval_steps, queue_approval_mail
+from tasks.approvals import (
+    approval_overview,
+    ensure_approval_steps,
+    queue_approval_mail,
+    queue_approver_digest,
+)
 from tasks.common import prepare, send_mail
 from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
+
+ApproverParameter = Annotated[
+    str,
+    Field(
+        title="Apstiprinātājs / Approver",
+        description="Tikai šim apstiprinātājam (e-pasta adrese): jauns apkopojums ar visiem "
+        "plāniem, kas gaida viņa lēmumu, ar jaunām saitēm. Only this approver (an email "
+        "address): a fresh digest of every plan awaiting them, with new links.",
+        examples=["koordinators@kurzeme.example"],
+    ),
+]
 
 
 @flow(
     name="route-approvals",
     description="Nosūta apstiprinātājiem jauno plānu apkopojumus, atgādinājumus un eskalācijas.",
 )
-def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
-    """Route the plans awaiting a decision (the calendar's current semester if none is given)."""
+def route_approvals(
+    semester: SemesterParameter | None = None, approver: ApproverParameter | None = None
+) -> RunCounts:
+    """Route the plans awaiting a decision (the calendar's current semester if none is given),
+    or send one approver a fresh digest of all theirs."""
     stored = prepare(semester, Phase.ROUTE)
     code = stored.code
     title = run_texts().gettext("Plan approvals %(code)s", code=code.code)
     progress = Progress("route-approvals", code, title)
     steps = ensure_approval_steps(stored)
     progress.update(25)
-    routed = queue_approval_mail(stored)
+    if approver:
+        run_id = flow_run.id or utcnow().strftime("%Y%m%dT%H%M%S")
+        routed = queue_approver_digest(stored, approver, f"fresh-{run_id}")
+    else:
+        routed = queue_approval_mail(stored)
     progress.update(50)
     mail = send_mail()
     progress.update(80)

@@ -41,13 +41,17 @@ def markdown_summary(
     return "\n".join(parts)
 
 
-def markdown_images(title: str, lines: Iterable[str], images: Iterable[tuple[str, bytes]]) -> str:
-    """Return a heading, bullet lines and PNG images inlined as data URIs (the UI shows them)."""
+def markdown_images(
+    title: str, lines: Iterable[str], images: Iterable[tuple[str, str, bytes]]
+) -> str:
+    """Return a heading, bullet lines and PNG images inlined as data URIs (the UI shows them),
+    each image under its heading with its alternative text: (heading, alternative text, PNG)."""
     parts = [f"# {_cell(title)}\n"]
     bullets = [f"- {_cell(line)}" for line in lines]
     if bullets:
         parts.append("\n".join(bullets) + "\n")
-    for alt, png in images:
+    for heading, alt, png in images:
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"## {_cell(alt)}\n\n![{_cell(alt)}](data:image/png;base64,{data})\n")
+        text = _cell(alt).replace("[", "(").replace("]", ")")
+        parts.append(f"## {_cell(heading)}\n\n![{text}](data:image/png;base64,{data})\n")
     return "\n".join(parts)

@@ -13,6 +13,7 @@ from pumpurs.approvals import (
     decided_on,
     ensure_steps,
     pending_tables,
+    queue_fresh_digest,
     queue_route_mail,
 )
 from pumpurs.clock import today_riga
@@ -57,6 +58,14 @@ def queue_approval_mail(semester: StoredSemester) -> RouteMail:
     ctx = context()
     with ctx.sessions.begin() as session:
         return queue_route_mail(session, ctx.config, ctx.settings, semester)
+
+
+@task(name="queue-fresh-digest", **IO_RETRIES)
+def queue_approver_digest(semester: StoredSemester, approver: str, again: str) -> RouteMail:
+    """Queue one approver a digest of every plan awaiting them, with new links."""
+    ctx = context()
+    with ctx.sessions.begin() as session:
+        return queue_fresh_digest(session, ctx.config, ctx.settings, semester, approver, again)
 
 
 @task(name="approval-overview", **IO_RETRIES)

@@ -3,6 +3,7 @@ through a real SMTP server, every decision clicked in headless Chromium from the
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from collections import Counter
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -36,6 +38,7 @@ from tests.app.web.live import LiveServer, free_port, wait_for
 CHROMIUM = "/usr/bin/chromium"
 SEMESTER = SemesterCode.parse("2026/2027-1")
 REASON = "Precizējiet plāna mērķi: tam jābūt izmērāmam līdz semestra beigām."
+AFTER_DEADLINE = dt.datetime(2027, 1, 10, 8, tzinfo=dt.UTC)  # the evaluation deadline: 05.01.
 DECIDED = {PlanStatus.APPROVED, PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED}
 pytestmark = [
     pytest.mark.browser,
@@ -158,7 +161,8 @@ def test_a_whole_semester_through_mail_and_the_browser(
     _approve(page, resubmitted)
 
     results["evaluate"] = evaluate_semester(SEMESTER.code)
-    results["summaries"] = send_summaries(SEMESTER.code)
+    with time_machine.travel(AFTER_DEADLINE, tick=True):  # summaries are final after it
+        results["summaries"] = send_summaries(SEMESTER.code)
     _assert_store_agrees(ctx, results)
     _assert_mail_agrees(ctx, config, smtp, results)
 
@@ -199,6 +203,7 @@ def _assert_mail_agrees(
         decided = session.scalar(select(func.count()).where(Plan.status.in_(DECIDED)))
     assert sorted(str(m["Message-ID"]) for m in messages) == sorted(kind_of)
     by_kind = Counter(kind_of[str(m["Message-ID"])] for m in messages)
+    coordinators = [m.coordinator for m in config.municipalities().values() if m.coordinator]
     sent = sum(step["mail_sent"] for step in results.values())
     assert len(messages) == sent + 1  # the web app sends the "plan returned" email itself
     assert by_kind == Counter({
@@ -209,12 +214,13 @@ def _assert_mail_agrees(
         + results["route-again"]["digests_queued"],
         "plan_returned": 1,
         "evaluation_report": results["evaluate"]["reports_queued"],
-        "summary": len(config.schools) + len(config.regions) + 1,
+        "summary": len(config.schools) + len(coordinators) + len(config.regions) + 1,
     })  # fmt: skip
     to = {kind: {str(m["To"]) for m in messages if kind_of[str(m["Message-ID"])] == kind}
           for kind in by_kind}  # fmt: skip
     assert to["invitation"] == {school.coordinator.email for school in config.schools}
     assert to["approval_digest"] == {region.coordinator.email for region in config.regions}
+    assert {c.email for c in coordinators} < to["summary"]  # each municipal coordinator
     managers = {person.email for person in config.programme.summary_recipients}
     [nation] = [m for m in messages if kind_of[str(m["Message-ID"])] == "summary"
                 and str(m["To"]) in managers]  # fmt: skip

@@ -60,18 +60,68 @@ def _flow_command(command: str, help_text: str) -> None:
 
 
 _flow_command("open-semester", N_("Open a semester: create it, carry plans over, invite schools."))
-_flow_command("collect", N_("Collect the schools' plan drafts from the inbox."))
-_flow_command("route", N_("Send approval digests, reminders and escalations."))
 _flow_command("evaluate", N_("Evaluate plan fulfilment at semester end."))
+
+
+@app.command(help=N_("Collect the schools' plan drafts from the inbox."))
+def collect(
+    semester: SemesterArg,
+    school: Annotated[
+        str | None,
+        typer.Option(
+            help=N_(
+                "Only this school (its code): its new files are read, or else its latest "
+                "report is sent again."
+            )
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    _emit(run_flow("collect", semester, school=school), as_json)
+
+
+@app.command(help=N_("Send approval digests, reminders and escalations."))
+def route(
+    semester: SemesterArg,
+    approver: Annotated[
+        str | None,
+        typer.Option(
+            help=N_(
+                "Only this approver (an email address): a fresh digest of every plan awaiting "
+                "them, with new links."
+            )
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    _emit(run_flow("route", semester, approver=approver), as_json)
 
 
 @app.command(help=N_("Email the semester summaries (once per recipient unless --force)."))
 def summaries(
     semester: SemesterArg,
     force: Annotated[bool, typer.Option(help=N_("Send again to recipients who had them."))] = False,
+    provisional: Annotated[
+        bool,
+        typer.Option(
+            help=N_(
+                "Before the evaluation deadline: send summaries marked provisional (the final "
+                "ones still go out after the deadline)."
+            )
+        ),
+    ] = False,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help=N_(
+                "Only this party: a school, municipality or region code, or an email address "
+                "(sent again if they had it)."
+            )
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    _emit(run_flow("summaries", semester, force=force), as_json)
+    _emit(run_flow("summaries", semester, force=force, provisional=provisional, to=to), as_json)
 
 
 @app.command(

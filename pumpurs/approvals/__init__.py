@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pumpurs.approvals.decide import decide_link, decide_step, may_decide
 from pumpurs.approvals.decided import Decided, Origin, Outcome, ReasonRequired
-from pumpurs.approvals.digest import RouteMail, queue_route_mail
+from pumpurs.approvals.digest import RouteMail, queue_fresh_digest, queue_route_mail
 from pumpurs.approvals.due import classify
 from pumpurs.approvals.overview import age_band, decided_on, pending_tables
 from pumpurs.approvals.pending import PendingStep, pending_for, step_owners
@@ -76,6 +76,7 @@ __all__ = [
     "pending_url",
     "plan_link",
     "plan_views",
+    "queue_fresh_digest",
     "queue_route_mail",
     "read_link",
     "read_pending_link",

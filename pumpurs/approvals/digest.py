@@ -26,6 +26,8 @@ from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pe
 from pumpurs.approvals.views import BATCH, PlanView, plan_views, role_name
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
+from pumpurs.errors import UserError
+from pumpurs.i18n.catalogue import N_
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Outgoing, queue_many
 from pumpurs.settings import Settings
@@ -113,9 +115,12 @@ class _Run:
 
 
 def _queue_lists(
-    run: _Run, flagged: pd.DataFrame, kind: str, day: str = ""
+    run: _Run, flagged: pd.DataFrame, kind: str, day: str = "", fresh: bool = False
 ) -> list[dict[str, Any]]:
-    """Queue one `kind` email per approver listing their flagged plans; return a row per email."""
+    """Queue one `kind` email per approver listing their flagged plans; return a row per email.
+
+    `fresh`: the digest lists every plan awaiting the approver, not just the new ones.
+    """
     rows, outgoing = [], []
     for approver, group in flagged.groupby("recipient"):
         items = _items(group, run.views, run.links)
@@ -129,6 +134,7 @@ def _queue_lists(
             waiting=run.waiting[str(approver)],
             semester=run.semester,
             expires_on=run.expires_on,
+            fresh=fresh,
         )
         # The day is in every key: a step announced again (to a new desk) is announced anew.
         key = _key(kind.replace("_", "-"), run.semester, str(approver), group["step_id"], day)
@@ -168,20 +174,27 @@ def _queued(
     return [row | {"queued": message.key in queued} for row, message in pairs]
 
 
-def queue_route_mail(
-    session: Session, config: Config, settings: Settings, semester: StoredSemester
-) -> RouteMail:
-    """Queue this run's digests, reminders and escalations; mark the steps they cover."""
+def _steps(session: Session, config: Config, semester: StoredSemester) -> pd.DataFrame:
+    """Return the semester's pending steps, on today's desks, with what each is due for today."""
     programme = config.programme
-    steps = classify(
+    return classify(
         on_desks(pending_steps(session, semester.id), config, today_riga()),
         today_riga(),
         programme.reminder_days,
         programme.escalation_days,
     )
-    if steps.empty:
-        return RouteMail()
-    listed = steps[steps["new"] | steps["remind"]]
+
+
+def _run(
+    session: Session,
+    config: Config,
+    settings: Settings,
+    semester: StoredSemester,
+    steps: pd.DataFrame,
+    listed: pd.DataFrame,
+) -> _Run:
+    """Issue a fresh link for every listed step (to its desk today); return what the run's
+    emails share."""
     records = listed.to_dict("records")
     nonces = issue_tokens(
         session,
@@ -193,7 +206,7 @@ def queue_route_mail(
             if str(r["recipient"]).lower() != str(r["approver_email"]).lower()
         },
     )
-    run = _Run(
+    return _Run(
         session=session,
         settings=settings,
         semester=semester.code.code,
@@ -206,6 +219,44 @@ def queue_route_mail(
         # The last day the links work, as people read it: the day before they expire.
         expires_on=(link_expiry(config, utcnow()) - dt.timedelta(days=1)).astimezone(RIGA).date(),
     )
+
+
+def queue_fresh_digest(
+    session: Session,
+    config: Config,
+    settings: Settings,
+    semester: StoredSemester,
+    approver: str,
+    again: str,
+) -> RouteMail:
+    """Queue one approver a digest of every plan awaiting them, each with a new link (the
+    run's suffix `again` makes its key); mark the plans never announced as announced. Nobody
+    else is reminded or told anything. Raise a UserError if nothing awaits the approver."""
+    steps = _steps(session, config, semester)
+    wanted = approver.strip().lower()
+    mine = steps[steps["recipient"].str.lower() == wanted] if not steps.empty else steps
+    if mine.empty:
+        raise UserError(
+            N_("Nothing of semester %(code)s awaits a decision by %(approver)s."),
+            code=semester.code.code,
+            approver=approver.strip(),
+        )
+    run = _run(session, config, settings, semester, mine, mine)
+    digests = _queue_lists(run, mine, "approval_digest", again, fresh=True)
+    _mark(session, mine.assign(remind=False, escalate=False))
+    return RouteMail(digests=sum(row["queued"] for row in digests), plans_notified=len(mine))
+
+
+def queue_route_mail(
+    session: Session, config: Config, settings: Settings, semester: StoredSemester
+) -> RouteMail:
+    """Queue this run's digests, reminders and escalations; mark the steps they cover."""
+    programme = config.programme
+    steps = _steps(session, config, semester)
+    if steps.empty:
+        return RouteMail()
+    listed = steps[steps["new"] | steps["remind"]]
+    run = _run(session, config, settings, semester, steps, listed)
     digests = _queue_lists(run, steps[steps["new"]], "approval_digest", run.today)
     reminders = _queue_lists(run, steps[steps["remind"]], "approval_reminder", run.today)
     escalations = _queue_escalations(run, steps[steps["escalate"]], programme.escalation_days)

@@ -314,11 +314,21 @@ def _regions_yaml(municipalities: list[_Municipality]) -> str:
             f"    escalation: {escalation}",
             "    municipalities:",
         ]
-        for m in (m for m in municipalities if m.region == code):
+        for index, m in enumerate(municipalities):
+            if m.region != code:
+                continue
             local = _person(f"{m.genitive} koordinators", f"koordinators@{m.code}.example")
-            extra = f", coordinator: {local}" if m.city else ""
+            extra = f", coordinator: {local}" if _has_coordinator(m, index) else ""
             lines.append(f"      - {{code: {_q(m.code)}, name: {_q(m.name)}{extra}}}")
     return "\n".join(lines) + "\n"
+
+
+def _has_coordinator(municipality: _Municipality, index: int) -> bool:
+    """Return whether a municipality has a coordinator: every city, three novadi of four.
+
+    Decided by position, not drawn, so the rest of a world stays as the seed made it.
+    """
+    return municipality.city or index % 4 != 3
 
 
 def _schools_yaml(schools: list[School]) -> str:

@@ -198,14 +198,16 @@ def scan_inbox(
     semester: StoredSemester,
     kind: IntakeKind,
     on_read: Callable[[int, int], None] = lambda _done, _total: None,
+    school: str | None = None,
 ) -> Scan:
-    """Read every new file of this kind once and pack its rows away; store nothing.
+    """Read every new file of this kind (of one school's folder, if given) once and pack its
+    rows away; store nothing.
 
     `on_read(done, total)` is told every few per cent of the files.
     """
     inbox = settings.effective_inbox_dir
     max_bytes = int(config.programme.max_file_mb * 1024 * 1024)
-    files, skipped = new_files(session, inbox, semester, kind.folder, max_bytes)
+    files, skipped = new_files(session, inbox, semester, kind.folder, max_bytes, school)
     scan = Scan(kind, files, skipped, {})
     step = max(1, len(files) // 20)
     for done, item in enumerate(files, start=1):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,7 +37,7 @@ from pumpurs.intake.batch import (
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.intake.plans import PLAN_KEY, store_plans
 from pumpurs.intake.problems import render
-from pumpurs.intake.report import queue_reports
+from pumpurs.intake.report import known_school, queue_reports, resend_report
 from pumpurs.settings import Settings
 from pumpurs.store.reference import StoredSemester
 
@@ -58,6 +58,16 @@ class CollectReport(IntakeReport):
     plans_new: int = 0
     plans_revised: int = 0
     plans_unchanged: int = 0
+    reports_resent: int = 0  # one school's run found nothing new: its latest report again
+
+
+@dataclass(frozen=True)
+class OneSchool:
+    """A run for one school: only its folder is read; with nothing new in it, its latest report
+    goes again under the run's own `again` key suffix."""
+
+    code: str
+    again: str
 
 
 def collect(
@@ -81,9 +91,11 @@ def collect_in_chunks(
     settings: Settings,
     semester: StoredSemester,
     on_progress: Callable[[float], None] = lambda _: None,
+    school: OneSchool | None = None,
 ) -> CollectReport:
-    """Collect every new plan file of the semester, each part of schools in its own transaction."""
-    return _collect(sessions.begin, config, settings, semester, on_progress)
+    """Collect every new plan file of the semester (or of one school), each part of schools in
+    its own transaction."""
+    return _collect(sessions.begin, config, settings, semester, on_progress, school)
 
 
 def _collect(
@@ -92,11 +104,24 @@ def _collect(
     settings: Settings,
     semester: StoredSemester,
     on_progress: Callable[[float], None],
+    school: OneSchool | None = None,
 ) -> CollectReport:
     language = str(settings.language)
+    if school is not None:
+        school = replace(school, code=known_school(config, school.code))
     with transaction() as session:
-        scan = scan_inbox(session, config, settings, semester, PLANS,
-                          lambda done, total: on_progress(READ_SHARE * done / total))  # fmt: skip
+        scan = scan_inbox(
+            session,
+            config,
+            settings,
+            semester,
+            PLANS,
+            lambda done, total: on_progress(READ_SHARE * done / total),
+            school.code if school else None,
+        )
+        if not scan.files and school is not None:
+            resent = resend_report(session, config, semester.code, PLANS, school.code, school.again)
+            return CollectReport(skipped=scan.skipped, reports_resent=int(resent))
     if not scan.files:
         return CollectReport(skipped=scan.skipped)
     parts = chunks(scan)
@@ -214,4 +239,12 @@ def _decided(rows: pd.DataFrame, language: str) -> pd.DataFrame:
     return rejection_frame(rows, "plan_already_decided", messages)
 
 
-__all__ = ["CHUNK_ROWS", "PLAN_KEY", "CollectReport", "RowsLost", "collect", "collect_in_chunks"]
+__all__ = [
+    "CHUNK_ROWS",
+    "PLAN_KEY",
+    "CollectReport",
+    "OneSchool",
+    "RowsLost",
+    "collect",
+    "collect_in_chunks",
+]

@@ -57,16 +57,28 @@ def kept_checksum(content: bytes) -> tuple[str, bool]:
 
 
 def new_files(
-    session: Session, inbox: Path, semester: StoredSemester, kind: str, max_bytes: int
+    session: Session,
+    inbox: Path,
+    semester: StoredSemester,
+    kind: str,
+    max_bytes: int,
+    school: str | None = None,
 ) -> tuple[list[InboxFile], int]:
-    """Return the files not stored yet (oldest first) and how many known ones were skipped.
+    """Return the files not stored yet (oldest first) and how many known ones were skipped;
+    only those of one school's folder when `school` is given.
 
     A file over `max_bytes` is refused unread: it is neither masked nor kept, and is known by
     the checksum of its bytes as they are.
     """
     root = inbox / semester.code.folder
     candidates = sorted(
-        (p for p in root.glob(f"*/{kind}/*") if p.is_file() and not p.name.startswith((".", "~$"))),
+        (
+            p
+            for p in root.glob(f"*/{kind}/*")
+            if p.is_file()
+            and not p.name.startswith((".", "~$"))
+            and (school is None or _same_school(p.parent.parent.name, school))
+        ),
         key=lambda p: (p.stat().st_mtime, str(p)),
     )
     rows = session.execute(
@@ -94,6 +106,10 @@ def new_files(
         seen.add((folder, item.sha256))
         found.append(item)
     return found, skipped
+
+
+def _same_school(folder: str, school: str) -> bool:
+    return folder.strip().upper() == school.strip().upper()
 
 
 def read_batch(

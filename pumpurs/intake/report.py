@@ -4,23 +4,28 @@ every rejected row with the reason, and the rejected rows attached as CSV to fix
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from pumpurs.config import Config
-from pumpurs.i18n.catalogue import texts
-from pumpurs.i18n.templates import render_email
+from pumpurs.errors import UserError
+from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.templates import RenderedEmail, render_email
 from pumpurs.intake.batch import ROW, Accounting, Batch, IntakeKind
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
 from pumpurs.privacy import mask_series
 from pumpurs.semester import SemesterCode
+from pumpurs.store.models import OutboxMessage
 
 EMAIL_TABLE_LIMIT = 200
+MAX_KEY = 255
 
 
 def queue_reports(
@@ -68,11 +73,64 @@ def queue_reports(
                 csv_by_school[school_code]))  # fmt: skip
         # The checksums of the files as kept (codes masked): never of an unmasked original.
         files_key = "+".join(sorted(batch.submissions[f.label].sha256[:12] for f in mine))
-        prefix = batch.kind.mail_kind.replace("_", "-")
-        key = f"{prefix}:{code.code}:{school_code}:{files_key}"
+        key = f"{_key_prefix(batch.kind, code, school_code)}{files_key}"
         outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,
                                  attachments))  # fmt: skip
     return len(queue_many(session, outgoing))
+
+
+def _key_prefix(kind: IntakeKind, code: SemesterCode, school_code: str) -> str:
+    """Return how the keys of a school's reports of this kind and semester begin."""
+    return f"{kind.mail_kind.replace('_', '-')}:{code.code}:{school_code}:"
+
+
+def known_school(config: Config, code: str) -> str:
+    """Return the configured code of the school `code` names (in any case), or raise a
+    UserError."""
+    wanted = code.strip().upper()
+    for school in config.schools:
+        if school.code.upper() == wanted:
+            return school.code
+    raise UserError(
+        N_("No school has the code “%(school)s” in the configuration (schools.yaml)."),
+        school=code.strip(),
+    )
+
+
+def resend_report(
+    session: Session,
+    config: Config,
+    code: SemesterCode,
+    kind: IntakeKind,
+    school_code: str,
+    again: str,
+) -> bool:
+    """Queue the school's latest report of this kind and semester once more, under the key
+    suffix `again`, to its coordinator now; return False if it never had one."""
+    school = config.school(school_code)
+    latest = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == kind.mail_kind,
+            OutboxMessage.dedupe_key.startswith(
+                _key_prefix(kind, code, school_code), autoescape=True
+            ),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .options(selectinload(OutboxMessage.attachments))
+    ).first()
+    if latest is None or school is None:
+        return False
+    email = RenderedEmail(latest.subject, latest.body_text, latest.body_html)
+    attachments = [
+        Attachment(a.filename, a.content_type, a.content, a.content_id) for a in latest.attachments
+    ]
+    key = f"{latest.dedupe_key}:{again}"
+    if len(key) > MAX_KEY:  # many files: the report's own key is long already
+        key = _key_prefix(kind, code, school_code) + hashlib.sha256(key.encode()).hexdigest()
+    outgoing = Outgoing(key, kind.mail_kind, school.coordinator.email, email, attachments)
+    return bool(queue_many(session, [outgoing]))
 
 
 def _file_line(item: InboxFile, batch: Batch, counted: Accounting, language: str) -> dict[str, Any]:

@@ -1,32 +1,28 @@
-"""Semester summaries: one email per school coordinator, regional coordinator and manager.
+"""Semester summaries: one email per school, municipal and regional coordinator and manager.
 
-Each summary shows the stored figures of its unit (`pumpurs.summaries.figures`): the school's, the
-region's with a line per school, or the nation's with a line per region, with charts inline
-and, for regions and the nation, the figures attached as XLSX. A summary is queued once per
-recipient per semester (its dedupe key names both); a forced run adds a suffix, so it goes again.
-Summaries already queued are not rendered again, so a re-run costs nothing.
+Each summary shows the stored figures of its unit (`pumpurs.summaries.figures`): the school's,
+the municipality's or region's with a line per school, or the nation's with a line per region.
+Its bars are table cells with their figures beside them, so it reads the same where images are
+blocked; above schools the figures are attached as XLSX. Who gets which summary and under which
+key is `recipients`. Summaries already queued are not rendered again, so a re-run costs nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pumpurs.config import Config, Person
+from pumpurs.config import Config
 from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import RenderedEmail, render_email
-from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
+from pumpurs.mail.outbox import Attachment, Outgoing, queue_many, queued_keys
 from pumpurs.semester import SemesterCode
-from pumpurs.store.models import OutboxMessage
 from pumpurs.store.reference import StoredSemester, stored_semester
-from pumpurs.summaries.charts import Chart, summary_charts
+from pumpurs.summaries.charts import Chart, dashboard_charts
 from pumpurs.summaries.content import (
     Figures,
     Unit,
@@ -39,18 +35,26 @@ from pumpurs.summaries.content import (
     unit_row,
 )
 from pumpurs.summaries.figures import NATION
+from pumpurs.summaries.recipients import (
+    KIND,
+    LEVELS,
+    SummaryRun,
+    for_party,
+    people,
+    provisional_suffix,
+    recipients,
+    summary_key,
+    units_with_plans,
+)
 from pumpurs.summaries.store import read_figures, read_semester_figures
 from pumpurs.summaries.workbook import CONTENT_TYPE, figures_workbook
 
-KIND = "summary"
 TEMPLATE = "summary"
-LEVELS = ("school", "region", "nation")
 SHEETS = {
+    "municipality": ("municipality", "school"),
     "region": ("region", "municipality", "school"),
     "nation": ("nation", "region", "municipality", "school"),
 }
-MAX_KEY = 255
-COMPOSERS = 2  # threads composing summaries
 
 
 @dataclass(frozen=True)
@@ -70,44 +74,10 @@ class SummaryReport:
 
 @dataclass(frozen=True)
 class Composed:
-    """One unit's rendered summary: the email, its attachments and the charts among them."""
+    """One unit's rendered summary: the email and its attachment (the XLSX, above schools)."""
 
     email: RenderedEmail
     attachments: list[Attachment]
-    charts: list[Chart]
-
-
-def summary_key(code: SemesterCode, unit: Unit, email: str, suffix: str | None = None) -> str:
-    """Return the dedupe key of one recipient's summary of one unit (`summary:…:school:X:a@b`)."""
-    key = f"{KIND}:{code.code}:{unit.level}:{unit.code}:{email.lower()}"
-    key += f":{suffix}" if suffix else ""
-    if len(key) <= MAX_KEY:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"{key[: MAX_KEY - 25]}#{digest}"
-
-
-def units_with_plans(config: Config, figures: Figures, language: str) -> list[Unit]:
-    """Return the schools, regions and the nation with at least one plan, in that order."""
-    names = unit_names(config, language)
-    return [Unit(level, code, names.get((level, code), code))
-            for level in LEVELS for lvl, code in sorted(figures)
-            if lvl == level and total_plans(figures[(lvl, code)])]  # fmt: skip
-
-
-def recipients(config: Config, figures: Figures, language: str) -> list[tuple[Unit, Person]]:
-    """Return who gets which summary: each unit with plans and its people."""
-    return [(unit, person) for unit in units_with_plans(config, figures, language)
-            for person in _people(config, unit)]  # fmt: skip
-
-
-def _people(config: Config, unit: Unit) -> list[Person]:
-    if unit.level == "school":
-        school = config.school(unit.code)
-        return [school.coordinator] if school is not None else []
-    if unit.level == "region":
-        return [r.coordinator for r in config.regions if r.code == unit.code]
-    return list(config.programme.summary_recipients)
 
 
 def queue_summaries(
@@ -116,44 +86,38 @@ def queue_summaries(
     language: str,
     semester: StoredSemester,
     today: dt.date,
-    suffix: str | None = None,
+    run: SummaryRun | None = None,
     on_progress: Callable[[float], None] = lambda _: None,
 ) -> SummaryReport:
-    """Queue every summary of the semester not queued before; return counts and tables."""
+    """Queue every summary of the semester not queued before (or as `run` asks); return counts
+    and the dashboard's tables."""
+    run = run or SummaryRun()
     code = semester.code
     figures = read_figures(session, semester.id)
     previous = read_semester_figures(session, code.previous())
     names = unit_names(config, language)
-    nobody = [f"{unit.level} {unit.code}"
-              for unit in units_with_plans(config, figures, language)
-              if not _people(config, unit)]  # fmt: skip
+    # A municipality may have no coordinator by design; any other unit should have somebody.
+    nobody = [
+        f"{unit.level} {unit.code}"
+        for unit in units_with_plans(config, figures, language)
+        if unit.level != "municipality" and not people(config, unit)
+    ]
     report = SummaryReport(
         previous=code.previous().code if previous else None, without_recipient=nobody
     )
-    wanted = [
-        (unit, person, summary_key(code, unit, person.email, suffix))
-        for unit, person in recipients(config, figures, language)
-    ]
-    known = set(
-        session.scalars(
-            select(OutboxMessage.dedupe_key).where(
-                OutboxMessage.dedupe_key.in_([k for *_, k in wanted])
-            )
-        )
-    )
+    chosen = recipients(config, figures, language)
+    if run.to is not None:
+        chosen = for_party(chosen, config, run.to, code)
+    wanted = _keys(session, code, chosen, run, today)
+    known = queued_keys(session, [key for *_, key in wanted])
     todo = list(dict.fromkeys(unit for unit, _, key in wanted if key not in known))
     composed: dict[Unit, Composed] = {}
-    # Drawing charts (PNG compression, text) runs in Pillow without the interpreter lock: two
-    # threads keep two cores busy. Each summary is composed as it would be alone.
-    with ThreadPoolExecutor(max_workers=COMPOSERS) as pool:
-        made = pool.map(
-            lambda unit: compose(unit, figures, previous, config, language, semester, today, names),
-            todo,
+    for index, unit in enumerate(todo):
+        composed[unit] = compose(
+            unit, figures, previous, config, language, semester, today, names, run.provisional
         )
-        for index, (unit, summary) in enumerate(zip(todo, made, strict=True)):
-            composed[unit] = summary
-            if (10 * (index + 1)) // len(todo) > (10 * index) // len(todo):  # every tenth
-                on_progress(90 * (index + 1) / len(todo))
+        if (10 * (index + 1)) // len(todo) > (10 * index) // len(todo):  # every tenth
+            on_progress(90 * (index + 1) / len(todo))
     outgoing = [
         (unit, Outgoing(key, KIND, person.email, composed[unit].email, composed[unit].attachments))
         for unit, person, key in wanted
@@ -165,7 +129,25 @@ def queue_summaries(
             report.queued[unit.level] += 1
     report = replace(report, sent_before=len(wanted) - sum(report.queued.values()))
     on_progress(100)
-    return _dashboard(report, config, figures, previous, language, names, composed)
+    return _dashboard(report, config, figures, previous, language, names)
+
+
+def _keys(
+    session: Session,
+    code: SemesterCode,
+    chosen: list[tuple[Unit, Any]],
+    run: SummaryRun,
+    today: dt.date,
+) -> list[tuple[Unit, Any, str]]:
+    """Return each chosen summary with the key it goes under in this run."""
+    base = provisional_suffix(today) if run.provisional else None
+    keys = [(unit, person, summary_key(code, unit, person.email, base)) for unit, person in chosen]
+    if run.again is None:
+        return keys
+    if run.to is None:  # force: everybody once more
+        return [(unit, person, f"{key}:{run.again}") for unit, person, key in keys]
+    had = queued_keys(session, [key for *_, key in keys])  # one party: again only if it had it
+    return [(u, p, f"{key}:{run.again}" if key in had else key) for u, p, key in keys]
 
 
 def preview_summary(
@@ -176,6 +158,7 @@ def preview_summary(
     level: str,
     unit_code: str,
     today: dt.date,
+    provisional: bool = False,
 ) -> Composed:
     """Render one unit's summary from the stored figures without queueing it (previews)."""
     semester = stored_semester(session, code)
@@ -183,7 +166,7 @@ def preview_summary(
     previous = read_semester_figures(session, code.previous())
     names = unit_names(config, language)
     unit = Unit(level, unit_code, names.get((level, unit_code), unit_code))
-    return compose(unit, figures, previous, config, language, semester, today, names)
+    return compose(unit, figures, previous, config, language, semester, today, names, provisional)
 
 
 def compose(
@@ -195,10 +178,10 @@ def compose(
     semester: StoredSemester,
     today: dt.date,
     names: Mapping[tuple[str, str], str],
+    provisional: bool = False,
 ) -> Composed:
-    """Render one unit's summary: the email, its inline charts and (above schools) the XLSX."""
+    """Render one unit's summary: the email and (above schools) the XLSX."""
     context = summary_context(unit, figures, previous, config, language, names)
-    charts = summary_charts(context, language)
     workbook = _workbook_name(unit, semester, language) if unit.level in SHEETS else None
     email = render_email(
         TEMPLATE,
@@ -207,12 +190,10 @@ def compose(
         semester=semester,
         previous_code=semester.code.previous().code,
         prepared_on=today,
-        charts=charts,
+        provisional=provisional,
         workbook=workbook,
     )
-    attachments = [
-        Attachment(f"{c.name}.png", "image/png", c.png, content_id=c.content_id) for c in charts
-    ]
+    attachments = []
     if workbook is not None:
         sheets = [
             (
@@ -228,7 +209,7 @@ def compose(
         attachments.append(
             Attachment(workbook, CONTENT_TYPE, figures_workbook(sheets, config, language))
         )
-    return Composed(email, attachments, charts)
+    return Composed(email, attachments)
 
 
 def _workbook_name(unit: Unit, semester: StoredSemester, language: str) -> str:
@@ -244,7 +225,6 @@ def _dashboard(
     previous: Figures | None,
     language: str,
     names: Mapping[tuple[str, str], str],
-    composed: Mapping[Unit, Composed],
 ) -> SummaryReport:
     """Return the report with the dashboard's rows (regions, schools, the nation) and the
     nation's charts."""
@@ -262,10 +242,7 @@ def _dashboard(
             if found is not None and total_plans(found):
                 row = unit_row(Unit("school", code, names.get(("school", code), code)), found)
                 report.schools.append({"region": region.code, **dashboard_row(row)})
-    if nation in composed:
-        charts = composed[nation].charts
-    else:
-        context = summary_context(nation, figures, previous, config, language, names)
-        charts = summary_charts(context, language)
+    context = summary_context(nation, figures, previous, config, language, names)
+    charts = dashboard_charts(context, language)
     headline = headline_lines(nation_row, language)
     return replace(report, nation=nation_row, headline=headline, charts=charts)

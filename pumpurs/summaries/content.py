@@ -1,7 +1,9 @@
 """What a semester summary says: one unit's stored figures as the labelled rows its email shows.
 
 Nothing here computes a figure: the numbers come from `figures` as stored; this module
-only picks, orders and labels them (catalogue labels, translated statuses and bins).
+only picks, orders and labels them (catalogue labels, translated statuses and bins) and gives
+each bar of the email its length: a share's bar is the share of the full width (0–100 %), a
+count's bar (plans per school or region) its part of the largest count shown.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pumpurs.store.models import PlanStatus
 from pumpurs.summaries.figures import BINS, NATION, OUTCOMES, compare_figures
 
 Figures = Mapping[tuple[str, str], dict[str, Any]]
-CHILD_LEVEL = {"region": "school", "nation": "region"}
+CHILD_LEVEL = {"municipality": "school", "region": "school", "nation": "region"}
+LARGEST = 3  # the schools with the most pupils a summary names
 RATIOS = frozenset({"mean_weighted_ratio"})  # compared in percentage points
 GROUPS = {  # plan statuses as the per-unit charts group them
     "evaluated": (PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED),
@@ -88,13 +91,22 @@ def unit_names(config: Config, language: str) -> dict[tuple[str, str], str]:
 def members(config: Config, unit: Unit, level: str) -> list[str]:
     """Return the codes of the units of `level` inside `unit`, in configuration order."""
     region_of = {m: r.code for m, r in config.municipality_region().items()}
+
+    def inside(municipality: str) -> bool:
+        if unit.level == "nation":
+            return True
+        if unit.level == "region":
+            return region_of[municipality] == unit.code
+        return unit.level == "municipality" and municipality == unit.code
+
     if level == "nation":
         return [NATION]
     if level == "school":
-        schools = [(s.code, region_of[s.municipality]) for s in config.schools]
-        return [code for code, region in schools if unit.level == "nation" or region == unit.code]
+        if unit.level == "school":
+            return [unit.code]
+        return [s.code for s in config.schools if inside(s.municipality)]
     if level == "municipality":
-        return [m for m, r in region_of.items() if unit.level == "nation" or r == unit.code]
+        return [m for m in region_of if inside(m)]
     return [r.code for r in config.regions if unit.level == "nation" or r.code == unit.code]
 
 
@@ -106,9 +118,12 @@ def total_plans(figures: Mapping[str, Any]) -> int:
 def unit_row(unit: Unit, figures: Mapping[str, Any]) -> dict[str, Any]:
     """Return one line of a per-unit table: the unit and its headline figures."""
     status, fulfilment, budget = (figures[k] for k in ("plans_by_status", "fulfilment", "budget"))
+    schools = figures.get("schools", {})
     return {
         "code": unit.code,
         "name": unit.name,
+        "schools_with_plans": schools.get("with_plans"),
+        "schools_invited": schools.get("invited"),
         "pupils": figures["pupils"],
         "plans": figures["plans"],
         "plans_all": total_plans(figures),
@@ -163,6 +178,7 @@ def summary_context(
     t = texts(language)
     own = figures[(unit.level, unit.code)]
     before = previous.get((unit.level, unit.code)) if previous else None
+    schools = schools_with_pupils(unit, figures, config, names) if unit.level != "school" else []
     children: list[dict[str, Any]] = []
     if unit.level in CHILD_LEVEL:
         level = CHILD_LEVEL[unit.level]
@@ -184,10 +200,93 @@ def summary_context(
             {"label": t.gettext(OUTCOME_NAMES[k]), "plans": own["outcomes"][k]} for k in OUTCOMES
         ],
         "changes": _changes(own, before, language),
-        "children": children,
+        "children": _with_bars(children),
+        "groups": [{"key": g, "label": t.gettext(GROUP_NAMES[g])} for g in GROUPS],
+        "participation": participation(unit, figures, config, names),
+        "pupil_schools": len(schools),
+        "largest": [
+            {"name": name, "pupils": pupils, "line": f"{name} ({fmt_number(pupils, language, 0)})"}
+            for name, pupils in schools[:LARGEST]
+        ]
+        if len(schools) > 1
+        else [],
         "threshold": config.programme.fidelity_threshold,
         "monthly_cap": config.programme.monthly_cap_eur,
     }
+
+
+def participation(
+    unit: Unit, figures: Figures, config: Config, names: Mapping[tuple[str, str], str]
+) -> dict[str, Any] | None:
+    """Return the schools taking part of those invited, and who sent no plans: by name in a
+    municipality or region, counted per region for the nation (None for a school)."""
+    schools = figures[(unit.level, unit.code)].get("schools")
+    if unit.level == "school" or schools is None:
+        return None
+    missing: list[str] = []
+    by_region: list[dict[str, Any]] = []
+    if unit.level == "nation":
+        for region in config.regions:
+            found = figures.get(("region", region.code), {}).get("schools")
+            if found and found["without_plans"]:
+                by_region.append(
+                    {
+                        "name": region.name,
+                        "without": len(found["without_plans"]),
+                        "invited": found["invited"],
+                    }
+                )
+    else:
+        missing = sorted(names.get(("school", code), code) for code in schools["without_plans"])
+    return {
+        "with_plans": schools["with_plans"],
+        "invited": schools["invited"],
+        "without": len(schools["without_plans"]),
+        "missing": missing,
+        "by_region": by_region,
+    }
+
+
+def schools_with_pupils(
+    unit: Unit, figures: Figures, config: Config, names: Mapping[tuple[str, str], str]
+) -> list[tuple[str, int]]:
+    """Return the unit's schools with pupils with a plan (name, pupils), most pupils first."""
+    found = []
+    for code in members(config, unit, "school"):
+        pupils = int(figures.get(("school", code), {}).get("pupils", 0))
+        if pupils:
+            found.append((names.get(("school", code), code), pupils))
+    return sorted(found, key=lambda item: (-item[1], item[0]))
+
+
+def bar_width(share: float | None) -> int:
+    """Return a bar's length in per cent of the full width: a share of 0–1 as 0–100, at least 1
+    for anything above 0 so it shows."""
+    if not share or share <= 0:
+        return 0
+    return max(1, min(100, round(share * 100)))
+
+
+def _with_bars(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the per-unit rows, most plans first, each with its stacked bar: a part per group
+    of statuses, the largest unit's plans the full width.
+
+    `bar_width` is the bar's length in per cent of the full width; each part has its `width`
+    in per cent of the full width and its `inner` width in per cent of the bar.
+    """
+    most = max((row["plans_all"] for row in children), default=0)
+    rows = []
+    for row in sorted(children, key=lambda r: (-r["plans_all"], r["name"])):
+        total = row["plans_all"]
+        parts, done, edge, inner = [], 0, 0, 0
+        for group in GROUPS:
+            done += row[f"plans_{group}"]
+            end = round(100 * done / most)  # rounded at the edges: the parts add up
+            inner_end = round(100 * done / total) if total else 0
+            parts.append({"key": group, "width": end - edge, "inner": inner_end - inner})
+            edge, inner = end, inner_end
+        rows.append({**row, "bar": parts, "bar_width": edge})
+    return rows
 
 
 def _statuses(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
@@ -205,7 +304,12 @@ def _statuses(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
 
 def _subjects(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
     rows = [
-        {"key": key, "label": getattr(catalogue.subjects[key], language), **value}
+        {
+            "key": key,
+            "label": getattr(catalogue.subjects[key], language),
+            **value,
+            "width": bar_width(value["share"]),
+        }
         for key, value in f["subject_consultations"]["subjects"].items()
         if value["pupils"] and key in catalogue.subjects
     ]
@@ -214,7 +318,12 @@ def _subjects(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list
 
 def _risks(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list[dict[str, Any]]:
     return [
-        {"key": key, "label": getattr(label, language), **f["risk_categories"][key]}
+        {
+            "key": key,
+            "label": getattr(label, language),
+            **f["risk_categories"][key],
+            "width": bar_width(f["risk_categories"][key]["share"]),
+        }
         for key, label in catalogue.risk_categories.items()
         if key in f["risk_categories"]
     ]
@@ -232,16 +341,20 @@ def _measures(f: Mapping[str, Any], catalogue: Catalogue, language: str) -> list
 def _bins(f: Mapping[str, Any], language: str) -> list[dict[str, Any]]:
     fulfilment = f["fulfilment"]
     evaluated = fulfilment["evaluated"]
-    return [
-        {
-            "key": key,
-            "label": texts(language).gettext(BIN_NAMES[key]),
-            "plans": n,
-            "share": round(n / evaluated, 4) if evaluated else None,
-        }
-        for key, n in fulfilment["bins"].items()
-        if key in BINS
-    ]
+    rows = []
+    for key, n in fulfilment["bins"].items():
+        if key in BINS:
+            share = round(n / evaluated, 4) if evaluated else None
+            rows.append(
+                {
+                    "key": key,
+                    "label": texts(language).gettext(BIN_NAMES[key]),
+                    "plans": n,
+                    "share": share,
+                    "width": bar_width(share),
+                }
+            )
+    return rows
 
 
 def _changes(

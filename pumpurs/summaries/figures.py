@@ -1,14 +1,17 @@
 """A semester's figures per school, municipality, region and nation: pure pandas.
 
-`compute_figures` works on frames loaded from the store (`figures_store.load_input`), so the
+`compute_figures` works on frames loaded from the store (`store.load_input`), so the
 evaluation run and the summaries compute the same numbers the same way. Before evaluation the
 figures are what was planned; fulfilment and spending fill in as plans are evaluated.
 
 Definitions: a plan counts (pupils, measures, budget) once it was approved — statuses approved,
 evaluated, continued, closed; `plans_by_status` counts every plan. Shares are of the unit's
-counted pupils. Teachers and specialists are the distinct provider references of hour
-measures, per school (two schools' "T-1" are two people). A measure is delivered when more than
-0 was delivered or spent. The fulfilment distribution bins the plans' weighted ratios:
+counted pupils. A school takes part when it sent at least one plan this semester (any status but
+a carried-over draft); the schools invited are those of the configuration (`invited` in
+`units`; all of them when the column is absent) and any other school that sent plans.
+Teachers and specialists are the distinct provider references of hour measures, per school
+(two schools' "T-1" are two people). A measure is delivered when more than 0 was delivered or
+spent. The fulfilment distribution bins the plans' weighted ratios:
 below 50 %, 50 % to below 80 %, 80 % and more (`none`: no ratio). The cap is the most the
 fund could pay: pupils × monthly cap × months. The change against the previous semester compares
 a few headline figures of the same unit (`compare_figures`).
@@ -26,6 +29,7 @@ from pumpurs.evaluation.fulfilment import RATIO_DECIMALS
 from pumpurs.store.models import PlanStatus
 
 NATION = "LV"
+UNIT_KEYS = ["school_code", "municipality_code", "region_code", "nation"]
 LEVELS = (
     ("school", "school_code"),
     ("municipality", "municipality_code"),
@@ -52,7 +56,7 @@ CHANGES: dict[str, tuple[str, ...]] = {  # headline figure: its path in a unit's
 class FigureInput:
     """The frames figures are computed from (one semester)."""
 
-    units: pd.DataFrame  # school_code, municipality_code, region_code
+    units: pd.DataFrame  # school_code, municipality_code, region_code (, invited)
     plans: pd.DataFrame  # plan_id, school_code, pupil_id, status
     measures: pd.DataFrame  # plan_id, measure, subject, provider_ref, hours/eur_per_month
     risks: pd.DataFrame  # plan_id, category
@@ -67,8 +71,12 @@ def compute_figures(
     """Return the figures of every unit, keyed by (level, unit code)."""
     units = data.units.assign(nation=NATION)
     plans = data.plans.merge(units, on="school_code")
+    sent = set(plans.loc[plans["status"].ne(PlanStatus.DRAFT), "school_code"])
+    invited = units["invited"] if "invited" in units else True
+    units = units.assign(took_part=units["school_code"].isin(sent))
+    units = units.assign(invited=units["took_part"] | invited).drop(columns="took_part")
     counted = plans[plans["status"].isin(COUNTED)]
-    on_plan = counted[["plan_id", "pupil_id", *units.columns]]
+    on_plan = counted[["plan_id", "pupil_id", *UNIT_KEYS]]
     frames = {
         "measures": data.measures.merge(on_plan, on="plan_id"),
         "risks": data.risks.merge(on_plan, on="plan_id"),
@@ -82,8 +90,29 @@ def compute_figures(
         tables = _tables(
             plans, counted, frames, key, codes, subjects, risks, list(catalogue.measures)
         )
+        schools = _participation(units, sent, key)
         for code in codes:
-            result[(level, code)] = _assemble(tables, code, data.months, cap_eur)
+            result[(level, code)] = {
+                **_assemble(tables, code, data.months, cap_eur),
+                "schools": schools[code],
+            }
+    return result
+
+
+def _participation(units: pd.DataFrame, sent: set[str], key: str) -> dict[str, dict[str, Any]]:
+    """Return per unit the schools invited, how many sent plans, and the codes of the others."""
+    invited = units[units["invited"]]
+    result: dict[str, dict[str, Any]] = {
+        code: {"invited": 0, "with_plans": 0, "without_plans": []} for code in units[key].unique()
+    }
+    for code, schools in invited.groupby(key)["school_code"]:
+        codes = sorted(schools)
+        without = [school for school in codes if school not in sent]
+        result[str(code)] = {
+            "invited": len(codes),
+            "with_plans": len(codes) - len(without),
+            "without_plans": without,
+        }
     return result
 
 

@@ -6,6 +6,7 @@ over the same data leaves the table as it was.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -84,8 +85,10 @@ def load_input(session: Session, semester: StoredSemester) -> FigureInput:
 def refresh_figures(session: Session, config: Config, semester: StoredSemester) -> int:
     """Compute and store the semester's figures; return how many units' figures changed."""
     programme = config.programme
+    data = load_input(session, semester)
+    invited = data.units["school_code"].isin([school.code for school in config.schools])
     figures = compute_figures(
-        load_input(session, semester),
+        replace(data, units=data.units.assign(invited=invited)),
         config.catalogue,
         programme.monthly_cap_eur,
         programme.fidelity_threshold,

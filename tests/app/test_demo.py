@@ -32,3 +32,4 @@ def test_the_demo_runs_a_semester_and_names_files_that_exist(
     emails = sorted((tmp_path / "var" / "outbox").glob("*.eml"))
     assert f"{len(emails)} .eml" in out and b"earlier" not in emails[0].read_bytes()
     assert "Kopsavilkumi nosūtīti" in out and "Kur skatīties:" in out
+    assert results["summaries"]["summaries_municipality"] > 0 and "pašvaldībām" in out

@@ -93,11 +93,12 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
             flow_name = spec.name  # each flow is named like its deployment
             deployment = client.read_deployment_by_name(f"{flow_name}/{spec.name}")
             assert deployment.work_pool_name == "pumpurs-process"
-            parameters = deployment.parameter_openapi_schema["properties"]
+            properties = deployment.parameter_openapi_schema["properties"]
+            assert set(properties) == PARAMETERS[spec.name]
             if spec.name == "retention":  # about every semester past the keeping period
-                assert parameters["dry_run"]["type"] == "boolean"
+                assert properties["dry_run"]["type"] == "boolean"
             else:
-                assert parameters["semester"]["anyOf"]
+                assert properties["semester"]["anyOf"]
             for item in deployment.schedules:
                 cron = CronSchedule(**item.schedule.model_dump(exclude={"type"}))
                 assert cron.timezone == "Europe/Riga"
@@ -106,3 +107,30 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
                     d.astimezone(RIGA).strftime("%Y-%m-%d %H:%M") for d in dates
                 ]
     assert seen == EXPECTED
+
+
+# What the Prefect UI's form offers for each deployment (its flow's parameters), besides the
+# semester: the on-demand runs for one party, and the summaries' provisional and force.
+PARAMETERS = {
+    "open-semester": {"semester"},
+    "collect-plans": {"semester", "school"},
+    "route-approvals": {"semester", "approver"},
+    "evaluate-semester": {"semester"},
+    "send-summaries": {"semester", "force", "provisional", "to"},
+    "retention": {"dry_run"},
+}
+
+
+def test_every_deployment_offers_its_parameters_with_titles_or_descriptions() -> None:
+    from pumpurs.app.runs import flow_at
+
+    for spec in read_deployments():
+        schema = flow_at(spec.entrypoint).parameters.model_dump()
+        properties = schema["properties"]
+        assert set(properties) == PARAMETERS[spec.name], spec.name
+        assert schema["required"] == [], spec.name  # each has a default: Quick run works
+        for name, field in properties.items():
+            described = [field, *field.get("anyOf", [])]
+            assert any(part.get("description") for part in described), (spec.name, name)
+    summaries = flow_at("flows/send_summaries.py:send_summaries").parameters.model_dump()
+    assert summaries["properties"]["to"]["anyOf"][0]["title"] == "Kam / To"

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from flows.collect_plans import collect_plans
+from pumpurs.errors import UserError
 from pumpurs.generate import generate
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
@@ -451,3 +452,53 @@ def test_a_semester_in_many_chunks_is_stored_as_in_one(
     assert {("tie_a.csv", 2, "wrong_school"), ("tie_a.csv", 3, "unknown_school"),
             ("tie_c.csv", 2, "unknown_school")} <= rules  # fmt: skip
     assert [p["file"] for p in first["file_problems"]] == ["tukss.csv"]
+
+
+KALPAKS = "iaps@kalpaka15.liepaja.example"
+
+
+def test_one_school_is_read_alone_and_with_nothing_new_gets_its_report_again(
+    opened: Context, smtp: SmtpSink
+) -> None:
+    put(opened, "LV-LIE-006", "plani.csv", csv(
+        "LV-LIE-006;P-001;7;learning;Uzlabot matemātiku;psychologist;;S-1;2;",
+    ))  # fmt: skip
+    put(opened, "LV-LIE-015", "plani.csv", csv(
+        "LV-LIE-015;P-101;8;family;Apmeklēt skolu;transport;;;;30",
+    ))  # fmt: skip
+    first = collect_plans(SEMESTER.code, school="lv-lie-006")  # any case, as typed
+    assert (first["files"], first["plans_new"], first["reports_queued"]) == (1, 1, 1)
+    assert (first["reports_resent"], first["mail_sent"]) == (0, 1)
+    assert [r.recipients for r in smtp.received] == [[RAINA]]  # the other school is not read
+    with opened.sessions() as session:
+        assert session.scalars(select(Submission.school_folder)).all() == ["LV-LIE-006"]
+
+    again = collect_plans(SEMESTER.code, school="LV-LIE-006")  # nothing new: the report again
+    assert (again["files"], again["skipped"], again["reports_queued"]) == (0, 1, 0)
+    assert (again["reports_resent"], again["mail_sent"]) == (1, 1)
+    assert [r.recipients for r in smtp.received] == [[RAINA], [RAINA]]
+    sent, resent = (r.message() for r in smtp.received)
+    assert resent["Subject"] == sent["Subject"]
+    assert resent.get_body(("plain",)).get_content() == (  # type: ignore[union-attr]
+        sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    )
+
+    rest = collect_plans(SEMESTER.code)  # the daily run takes the other school's file
+    assert (rest["files"], rest["skipped"], rest["mail_sent"]) == (1, 1, 1)
+    assert smtp.received[-1].recipients == [KALPAKS]
+
+
+def test_a_school_not_in_the_configuration_is_refused_before_anything(
+    opened: Context, smtp: SmtpSink
+) -> None:
+    put(opened, "LV-LIE-006", "plani.csv", csv(
+        "LV-LIE-006;P-001;7;learning;Uzlabot matemātiku;psychologist;;S-1;2;",
+    ))  # fmt: skip
+    with pytest.raises(UserError) as refused:
+        collect_plans(SEMESTER.code, school="LV-XXX-001")
+    assert refused.value.render("lv") == (
+        "Konfigurācijā (schools.yaml) nav skolas ar kodu “LV-XXX-001”."
+    )
+    assert smtp.received == []
+    with opened.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.route_approvals import route_approvals
+from pumpurs.errors import UserError
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.store.context import Context
 from pumpurs.store.models import ApprovalStep, OutboxMessage
@@ -61,3 +62,43 @@ def test_mail_that_cannot_go_stays_queued_and_goes_once_on_the_rerun(
     with context.sessions() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
         assert session.scalars(select(ApprovalStep.notified_at)).one() is not None
+
+
+def links(message: object) -> list[str]:
+    plain = message.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    return re.findall(r"/a/\S+", plain)
+
+
+def test_one_approver_gets_a_fresh_digest_of_all_theirs_and_nobody_else_anything(
+    context: Context, smtp: SmtpSink
+) -> None:
+    for ref in ("P-0001", "P-0002"):
+        submitted_plan(context, "LV-LIE-006", ref)
+    first = route_approvals(SEMESTER)  # Kurzeme is told of two plans
+    submitted_plan(context, "LV-LIE-006", "P-0003")  # one more, not announced yet
+    submitted_plan(context, "LV-RIG-T01", "P-0004")  # Rīga's, not announced yet
+    assert first["mail_sent"] == 1
+    fresh = route_approvals(SEMESTER, approver="Koordinators@Kurzeme.example")
+    assert (fresh["digests_queued"], fresh["plans_notified"], fresh["mail_sent"]) == (1, 3, 1)
+    assert (fresh["reminders_queued"], fresh["escalations_queued"]) == (0, 0)
+    assert [r.recipients for r in smtp.received] == [[KURZEME], [KURZEME]]
+    message = smtp.received[-1].message()
+    assert "individuālie atbalsta plāni, kas gaida jūsu lēmumu (3)" in message["Subject"]
+    assert len(links(message)) == 3
+    assert not set(links(message)) & set(links(smtp.received[0].message()))  # new links
+    daily = route_approvals(SEMESTER)  # Rīga's plan is still news; Kurzeme's P-0003 is not
+    assert (daily["digests_queued"], daily["plans_notified"]) == (1, 1)
+    assert smtp.received[-1].recipients == [RIGA_REGION]
+    again = route_approvals(SEMESTER, approver=KURZEME)  # asked again: another fresh digest
+    assert (again["digests_queued"], again["mail_sent"]) == (1, 1)
+    assert [r.recipients[0] for r in smtp.received].count(KURZEME) == 3
+
+
+def test_an_approver_with_nothing_waiting_is_told_so(context: Context, smtp: SmtpSink) -> None:
+    submitted_plan(context, "LV-LIE-006", "P-0001")
+    with pytest.raises(UserError) as refused:
+        route_approvals(SEMESTER, approver="nobody@nowhere.example")
+    assert refused.value.render("lv") == (
+        "Semestrī 2026/2027-1 nekas negaida nobody@nowhere.example lēmumu."
+    )
+    assert smtp.received == []

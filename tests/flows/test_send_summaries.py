@@ -22,6 +22,7 @@ import time_machine
 from sqlalchemy import select, text
 
 from flows.send_summaries import send_summaries
+from pumpurs.errors import UserError
 from pumpurs.evaluation.evaluate import evaluate
 from pumpurs.generate import generate
 from pumpurs.i18n.formats import NBSP, fmt_number, fmt_percent
@@ -276,14 +277,20 @@ def test_every_figure_of_every_summary_matches_the_database(
     result = send_summaries()  # the latest semester whose evaluation deadline has passed
     now, before = tables(ctx, SEMESTER.code), tables(ctx, SEMESTER.previous().code)
     units = [("school", s.code, s.name, s.coordinator.email) for s in ctx.config.schools]
+    units += [
+        ("municipality", m.code, m.name, m.coordinator.email)
+        for m in ctx.config.municipalities().values()
+        if m.coordinator
+    ]
     units += [("region", r.code, r.name, r.coordinator.email) for r in ctx.config.regions]
     units += [("nation", "LV", "Latvija", "pmp@ikvd.example")]
     units = [u for u in units if len(now.plans[now.plans[u[0]] == u[1]])]
     received = summaries(smtp)
     assert sorted(received) == sorted(email for *_, email in units)
     assert result["semester"] == SEMESTER.code and result["mail_left_queued"] == 0
-    for level in ("school", "region", "nation"):
+    for level in ("school", "municipality", "region", "nation"):
         assert result[f"summaries_{level}"] == sum(u[0] == level for u in units)
+    assert result["summaries_municipality"] >= 5  # most generated municipalities have one
     refs = set(ctx.sessions().scalars(select(Pupil.ref)))
     for level, code, name, email in units:
         message, figures = received[email], recompute(now, level, code)
@@ -292,7 +299,7 @@ def test_every_figure_of_every_summary_matches_the_database(
         for line in expected_lines(ctx, figures, recompute(before, level, code)):
             assert line in body, (name, line)
         if level != "school":
-            child = "school" if level == "region" else "region"
+            child = "region" if level == "nation" else "school"
             for c in (u for u in units if u[0] == child):
                 if (
                     level == "nation"
@@ -315,12 +322,18 @@ def assert_workbook(ctx: Context, message: EmailMessage, now: Tables) -> None:
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "raditaji_LV_2026-2027-1.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()))
-    assert book.sheetnames == ["Valsts", "Reģioni", "Pašvaldības", "Skolas"]
-    columns = {"Skolēni ar plānu": "pupils", "Plāni (apstiprināti)": "plans",
-               "Pedagogi un speciālisti": "providers", "Pasākumi izvērtējumā": "measures_reported",
-               "Izlietotais finansējums, EUR": "used_eur", "Izvērtēti plāni": "evaluated",
-               "Gaida izvērtējumu": "awaiting"}  # fmt: skip
-    for sheet, level in zip(book, ("nation", "region", "municipality", "school"), strict=True):
+    assert book.sheetnames == ["Valsts", "Reģioni", "Pašvaldības", "Skolas", "Paskaidrojumi"]
+    columns = {
+        "Skolēni ar apstiprinātu plānu": "pupils",
+        "Apstiprināti plāni (ieskaitot izvērtētos)": "plans",
+        "Pedagogi un speciālisti (skaitīti katrā skolā)": "providers",
+        "Pasākumi izvērtējumos": "measures_reported",
+        "Izlietotais finansējums, EUR": "used_eur",
+        "Izvērtēti plāni, visi": "evaluated",
+        "Apstiprināti plāni, kas gaida izvērtējumu": "awaiting",
+    }
+    levels = ("nation", "region", "municipality", "school")
+    for sheet, level in zip(list(book)[:4], levels, strict=True):
         header = [c.value for c in sheet[1]]
         assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == codes[level]
         for row in sheet.iter_rows(min_row=2, values_only=True):
@@ -361,13 +374,14 @@ def test_a_rerun_sends_nothing_and_force_sends_again(
     store_plan(context, "P-001", [hours("psychologist", 2)])
     store_plan(context, "P-002", [hours("psychologist", 2)], school="LV-DAU-010")
     first = send_summaries(SEMESTER.code)
-    assert [first[f"summaries_{level}"] for level in ("school", "region", "nation")] == [2, 2, 1]
+    levels = ("school", "municipality", "region", "nation")
+    assert [first[f"summaries_{level}"] for level in levels] == [2, 1, 2, 1]  # Liepāja's city
     sent = len(smtp.received)
     again = send_summaries(SEMESTER.code)
-    assert (again["summaries_sent_before"], again["mail_sent"], len(smtp.received)) == (5, 0, sent)
+    assert (again["summaries_sent_before"], again["mail_sent"], len(smtp.received)) == (6, 0, sent)
     forced = send_summaries(SEMESTER.code, force=True)
-    assert (forced["summaries_sent_before"], forced["mail_sent"]) == (0, 5)
-    assert len(smtp.received) == sent + 5
+    assert (forced["summaries_sent_before"], forced["mail_sent"]) == (0, 6)
+    assert len(smtp.received) == sent + 6
     assert "Atkārtota izsūtīšana (force)" in str(
         latest_artifact("summaries-2026-2027-1-summary")["data"]
     )
@@ -383,9 +397,76 @@ def test_mail_that_cannot_go_fails_the_run_and_goes_on_the_next(
         send_summaries(SEMESTER.code)
     smtp.start()
     result = send_summaries(SEMESTER.code)
-    assert (result["summaries_sent_before"], result["mail_sent"]) == (3, 3)
+    assert (result["summaries_sent_before"], result["mail_sent"]) == (4, 4)
     assert sorted(summaries(smtp)) == [
         "iaps@raina6.liepaja.example",
         "koordinators@kurzeme.example",
+        "koordinators@liepaja.example",
         "pmp@ikvd.example",
     ]
+
+
+BEFORE_DEADLINE = dt.datetime(2027, 1, 4, 8, tzinfo=dt.UTC)  # the deadline is 05.01.2027.
+
+
+def test_before_the_deadline_nothing_goes_unless_provisional_and_the_final_still_goes_later(
+    context: Context, smtp: SmtpSink, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pumpurs.app.cli import main
+
+    store_plan(context, "P-001", [hours("psychologist", 2)])
+    with time_machine.travel(BEFORE_DEADLINE, tick=True):
+        assert main(["summaries", "2026/2027-1"]) == 2
+        error = capsys.readouterr().err
+        assert error == (
+            "pumpurs: Semestra 2026/2027-1 izvērtējumu iesniegšanas termiņš ir 05.01.2027.: "
+            "izvērtējumi vēl var pienākt, tāpēc kopsavilkumi nebūtu galīgi. Sūtiet tos pēc "
+            "termiņa vai tagad kā provizoriskus: pumpurs summaries 2026/2027-1 --provisional\n"
+        )
+        assert smtp.received == []
+        with context.sessions() as session:
+            assert session.scalar(text("SELECT count(*) FROM outbox_message")) == 0
+        assert main(["summaries", "2026/2027-1", "--provisional", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert (result["mail_sent"], result["summaries_school"]) == (4, 1)
+        assert main(["summaries", "2026/2027-1", "--provisional"]) == 0  # once a day
+    provisional = [r.message() for r in smtp.received]
+    assert len(provisional) == 4
+    for message in provisional:
+        assert str(message["Subject"]).startswith("[Provizorisks] PuMPuRS 2026/2027-1: ")
+        assert "PROVIZORISKS. Izvērtējumu iesniegšanas termiņš ir 05.01.2027." in text_of(message)
+    with time_machine.travel(AFTER_DEADLINE, tick=True):
+        assert main(["summaries", "2026/2027-1", "--provisional"]) == 2  # final now, not that
+        assert "izvērtējumu iesniegšanas termiņš ir beidzies" in capsys.readouterr().err
+        final = send_summaries(SEMESTER.code)
+        assert (final["summaries_sent_before"], final["mail_sent"]) == (0, 4)
+        assert send_summaries(SEMESTER.code)["mail_sent"] == 0
+    finals = [r.message() for r in smtp.received[4:]]
+    assert sorted(r.recipients[0] for r in smtp.received[4:]) == sorted(
+        r.recipients[0] for r in smtp.received[:4]
+    )
+    assert not [m for m in finals if "Provizorisks" in str(m["Subject"]) + text_of(m)]
+
+
+def test_to_one_party_sends_only_to_it_and_again_where_it_had_it(
+    context: Context, smtp: SmtpSink, after_deadline: None
+) -> None:
+    store_plan(context, "P-001", [hours("psychologist", 2)])
+    store_plan(context, "P-002", [hours("psychologist", 2)], school="LV-DAU-010")
+    first = send_summaries(SEMESTER.code, to="LV-DAU-010")  # never sent: it goes as the final
+    assert (first["summaries_school"], first["mail_sent"]) == (1, 1)
+    assert [r.recipients for r in smtp.received] == [["iaps@10vsk.daugavpils.example"]]
+    everybody = send_summaries(SEMESTER.code)  # the daily run: everybody else, Daugavpils not
+    assert (everybody["summaries_sent_before"], everybody["mail_sent"]) == (1, 5)
+    for party, address in [
+        ("kurzeme", "koordinators@kurzeme.example"),
+        ("liepaja", "koordinators@liepaja.example"),
+        ("pmp@ikvd.example", "pmp@ikvd.example"),
+    ]:
+        before = len(smtp.received)
+        result = send_summaries(SEMESTER.code, to=party)  # had it: it goes again
+        assert result["mail_sent"] == 1, party
+        assert [r.recipients for r in smtp.received[before:]] == [[address]]
+    with pytest.raises(UserError, match="daugavpils gets no summary"):
+        send_summaries(SEMESTER.code, to="daugavpils")  # a municipality without a coordinator
+    assert len(smtp.received) == 9

@@ -169,6 +169,8 @@ def test_small_writes_loadable_config_and_matching_counts(
     data = manifest(out)
     assert [r.code for r in config.regions] == ["kurzeme", "latgale", "riga", "vidzeme", "zemgale"]
     assert (result.regions, result.municipalities, result.schools) == (5, 6, 9)
+    coordinators = [m.coordinator for m in config.municipalities().values()]
+    assert all(c is not None and c.email.endswith(".example") for c in coordinators)
     assert result.plans == result.pupils == 120
     assert all(p.email.endswith(".example") for s in config.schools for p in [s.coordinator])
     assert any(set(s.name) & DIACRITICS for s in config.schools)
@@ -406,6 +408,10 @@ def test_national_shape(national: Path) -> None:
     assert sum(s.vocational for s in config.schools) == 33
     assert counts["plans"] == 25_000 and 70_000 <= counts["rows"] <= 80_000
     assert len({s.name for s in config.schools}) == 600
+    municipalities = list(config.municipalities().values())
+    with_coordinator = [m for m in municipalities if m.coordinator is not None]
+    assert 0.7 * 94 < len(with_coordinator) < 94  # most municipalities have one, not all
+    assert all(m.coordinator for m in municipalities if "valstspilsēta" in m.name)
 
 
 def test_harmless_variety_within_files(city: Path) -> None:

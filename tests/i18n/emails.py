@@ -158,7 +158,7 @@ def plan_returned(n: int) -> dict[str, Any]:
     }
 
 
-def summary(n: int) -> dict[str, Any]:
+def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[str, Any]:
     budget = {
         "used_eur": 153000,
         "cap_eur": 733200,
@@ -180,19 +180,42 @@ def summary(n: int) -> dict[str, Any]:
         "name": "Kurzeme",
         "pupils": n,
         "plans": n,
+        "plans_all": n,
+        "plans_evaluated": n,
+        "plans_approved": 0,
+        "plans_pending": 0,
         "evaluated": n,
         "mean_fulfilment": 0.9,
         "used_eur": 30500,
         "used_share": 0.21,
+        "schools_with_plans": n,
+        "schools_invited": 30,
+        "bar": [
+            {"key": "evaluated", "width": 100, "inner": 100},
+            {"key": "approved", "width": 0, "inner": 0},
+            {"key": "pending", "width": 0, "inner": 0},
+        ],
+        "bar_width": 100,
     }
+    name = {"nation": "Latvija", "municipality": "Liepājas valstspilsēta"}[level]
     return {
-        "level": "nation",
-        "unit": SimpleNamespace(level="nation", code="LV", name="Latvija"),
+        "level": level,
+        "unit": SimpleNamespace(level=level, code="LV", name=name),
         "f": f,
         "plans_all": 640,
         "statuses": [{"key": "approved", "label": "apstiprināti, gaida izvērtējumu", "plans": 12}],
-        "subjects": [{"key": "mathematics", "label": "matemātika", "share": 0.3, "pupils": n}],
-        "risks": [{"key": "learning", "label": "mācību darba riski", "pupils": 400, "share": 0.65}],
+        "subjects": [
+            {"key": "mathematics", "label": "matemātika", "share": 0.3, "pupils": n, "width": 30}
+        ],
+        "risks": [
+            {
+                "key": "learning",
+                "label": "mācību darba riski",
+                "pupils": 400,
+                "share": 0.65,
+                "width": 65,
+            }
+        ],
         "measures": [
             {
                 "key": "psychologist",
@@ -201,7 +224,15 @@ def summary(n: int) -> dict[str, Any]:
                 "delivered": 280,
             }
         ],
-        "bins": [{"key": "ge_80", "label": f"80{NBSP}% un vairāk", "plans": 450, "share": 0.75}],
+        "bins": [
+            {
+                "key": "ge_80",
+                "label": f"80{NBSP}% un vairāk",
+                "plans": 450,
+                "share": 0.75,
+                "width": 75,
+            }
+        ],
         "outcomes": [{"label": "uzlabojās", "plans": 400}, {"label": "pasliktinājās", "plans": 9}],
         "changes": [
             {
@@ -213,18 +244,44 @@ def summary(n: int) -> dict[str, Any]:
             }
         ],
         "children": [child],
+        "groups": [
+            {"key": "evaluated", "label": "izvērtēti"},
+            {"key": "approved", "label": "apstiprināti, gaida izvērtējumu"},
+            {"key": "pending", "label": "vēl nav apstiprināti"},
+        ],
+        "participation": {
+            "with_plans": n,
+            "invited": 30,
+            "without": 30 - n,
+            "missing": ["Liepājas Liedaga vidusskola"] if level == "municipality" else [],
+            "by_region": [{"name": "Kurzemes reģions", "without": n, "invited": 30}]
+            if level == "nation"
+            else [],
+        },
+        "pupil_schools": n,
+        "largest": [
+            {
+                "name": "Liepājas Raiņa 6. vidusskola",
+                "pupils": 120,
+                "line": "Liepājas Raiņa 6. vidusskola (120)",
+            }
+        ],
         "threshold": 0.8,
         "monthly_cap": 300,
         "semester": SEMESTER,
         "prepared_on": dt.date(2027, 1, 20),
         "previous_code": "2025/2026-2",
-        "charts": [
-            SimpleNamespace(
-                name="risks", title="Skolēni pēc riska grupas", content_id="risks@pumpurs"
-            )
-        ],
+        "provisional": provisional,
         "workbook": "raditaji_LV_2026-2027-1.xlsx",
     }
+
+
+def municipality_summary(n: int) -> dict[str, Any]:
+    return summary(n, "municipality", provisional=True)
+
+
+def fresh_digest(n: int) -> dict[str, Any]:
+    return {**digest(n), "fresh": True}
 
 
 def _more_plans(n: int) -> list[str]:
@@ -280,7 +337,26 @@ def _summarised(n: int) -> list[str]:
         f"- Kurzeme: {n} {pupils}, {n} {plans}, {lv(n, 'izvērtēts', 'izvērtēti')} {n}, "
         f"vidējā izpilde 90{NBSP}%",
         f"Atbalsta pasākumi: {lv(n, 'plānots', 'plānoti')} {n}, {lv(n, 'sniegts', 'sniegti')} {n}",
+        f"Skolas, kas iesniedza plānus: {n} {lv(n, 'skola', 'skolas')} no 30",
+        f"- Plānus neiesniedza, Kurzemes reģions: {n} {lv(n, 'skola', 'skolas')} no 30",
+        f"611 skolēni ar atbalsta plānu no {n} {lv(n, 'skolas', 'skolām')}.",
+        f"{n} {lv(n, 'plāns', 'plāni')}:" + (f" izvērtēti {n}" if n else ""),  # parts above 0
+        f"plānus iesniedza {n} {lv(n, 'skola', 'skolas')} no 30",
     ]
+
+
+def _summarised_municipality(n: int) -> list[str]:
+    return [
+        "[Provizorisks] PuMPuRS 2026/2027-1: semestra kopsavilkums",
+        "PROVIZORISKS. Izvērtējumu iesniegšanas termiņš ir 05.01.2027.",
+        "Plānus neiesniedza: Liepājas Liedaga vidusskola.",
+        "Visvairāk skolēnu ar plānu: Liepājas Raiņa 6. vidusskola (120).",
+        f"Skolas, kas iesniedza plānus: {n} {lv(n, 'skola', 'skolas')} no 30",
+    ]
+
+
+def _fresh(n: int) -> list[str]:
+    return [f"Gaida jūsu lēmumu: {n + 1}.", "katrs ar jaunu saiti"]
 
 
 EMAILS = [
@@ -293,5 +369,7 @@ EMAILS = [
     Email("invitation", invitation, _invited),
     Email("plan_returned", plan_returned, lambda n: []),
     Email("summary", summary, _summarised),
+    Email("summary", municipality_summary, _summarised_municipality),
+    Email("approval_digest", fresh_digest, _fresh),
 ]
 COUNTS = (0, 1, 2, 10, 21, 22)

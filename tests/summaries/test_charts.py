@@ -1,4 +1,5 @@
-"""Charts: PNG bytes from matplotlib's Agg canvas, Latvian letters drawn, picked per summary."""
+"""Dashboard charts: PNG bytes from matplotlib, Latvian letters drawn, labels wrapped, every
+figure in the alternative text; and the email's bars, whose length is the share itself."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ from typing import Any
 
 import pytest
 
-from pumpurs.summaries.charts import (
-    MOST_BARS,
-    Chart,
-    Series,
-    bar_chart,
-    stacked_bar_chart,
-    summary_charts,
-)
+from pumpurs.i18n.formats import NBSP
+from pumpurs.summaries.charts import Bars, dashboard_charts, draw
+from pumpurs.summaries.content import _with_bars, bar_width
 
 LATVIAN = "āčēģīķļņšūž ĀČĒĢĪĶĻŅŠŪŽ"
 
@@ -27,61 +23,94 @@ def size(png: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_a_bar_chart_is_a_png_600_px_wide_at_twice_the_density() -> None:
-    png = bar_chart(["matemātika", "latviešu valoda"], [0.37, 0.27], ["37%", "27%"])
-    assert size(png)[0] == 1200
-    assert png == bar_chart(["matemātika", "latviešu valoda"], [0.37, 0.27], ["37%", "27%"])
+def bars(labels: list[str], shares: list[float]) -> Bars:
+    return Bars(labels, [("one", shares)], [f"{round(s * 100)} %" for s in shares], shares=True)
+
+
+def test_a_chart_is_a_png_and_the_same_figures_draw_the_same_bytes() -> None:
+    chart = bars(["matemātika", "latviešu valoda"], [0.37, 0.27])
+    png = draw(chart, "lv")
+    width, height = size(png)
+    assert 600 < width < 1400 and height < width
+    assert png == draw(chart, "lv")
 
 
 def test_latvian_letters_are_drawn_without_a_missing_glyph() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        stacked_bar_chart(
-            [LATVIAN, "Rīgas reģions"],
-            [Series(f"izvērtēti {LATVIAN}", [3, 1]), Series("gaida", [1, 0])],
-            [LATVIAN, "1"],
+        draw(
+            Bars(
+                [LATVIAN, "Rīgas reģions"],
+                [("evaluated", [3, 1]), ("pending", [1, 0])],
+                [LATVIAN, "1"],
+                shares=False,
+            ),
+            "lv",
+            [f"izvērtēti {LATVIAN}", "gaida"],
         )
     assert [str(w.message) for w in caught] == []
 
 
-def test_more_bars_make_a_taller_chart_and_an_empty_one_is_refused() -> None:
-    short = size(bar_chart(["a"], [1], ["1"]))[1]
-    tall = size(bar_chart([f"skola {i}" for i in range(10)], list(range(10)), ["x"] * 10))[1]
-    assert tall > 3 * short
+def test_a_long_label_wraps_onto_more_lines_instead_of_being_cut() -> None:
+    short = size(draw(bars(["Skola"], [0.5]), "lv"))
+    long_name = "Oskara Kalpaka Liepājas 15. vidusskolas ļoti garais nosaukums ar filiālēm"
+    wrapped = size(draw(bars([long_name], [0.5]), "lv"))
+    assert wrapped[1] > short[1]  # taller: the name is on several lines
+    assert wrapped[0] < 2 * short[0]
     with pytest.raises(ValueError, match="at least one bar"):
-        bar_chart([], [], [])
+        draw(bars([], []), "lv")
 
 
-def context(level: str, pupils: int, children: int = 0) -> dict[str, Any]:
-    row = {"plans_all": 2, "plans_evaluated": 1, "plans_approved": 1, "plans_pending": 0}
+def context(children: int = 2) -> dict[str, Any]:
+    row = {"plans_all": 3, "plans_evaluated": 2, "plans_approved": 1, "plans_pending": 0}
     return {
-        "level": level,
-        "f": {"pupils": pupils, "fulfilment": {"evaluated": pupils, "awaiting": 0}},
-        "risks": [{"label": "ekonomiskie riski", "pupils": pupils, "share": 1.0}],
-        "subjects": [{"label": "matemātika", "pupils": pupils, "share": 1.0}] if pupils else [],
+        "level": "nation",
+        "f": {"pupils": 30, "fulfilment": {"evaluated": 4, "awaiting": 0}},
+        "risks": [{"label": "ekonomiskie riski", "pupils": 9, "share": 0.3}],
+        "subjects": [{"label": "matemātika", "pupils": 11, "share": 0.3667}],
         "bins": [
-            {"key": "ge_80", "label": "80% un vairāk", "plans": pupils},
-            {"key": "none", "label": "nav aprēķināma", "plans": 0},
+            {"key": "ge_80", "label": f"80{NBSP}% un vairāk", "plans": 3, "share": 0.75},
+            {"key": "none", "label": "nav aprēķināma", "plans": 0, "share": 0.0},
         ],
-        "children": [{**row, "name": f"Skola {i:02}"} for i in range(children)],
+        "children": [{**row, "name": f"Reģions {i}"} for i in range(children)],
     }
 
 
-def test_a_school_summary_gets_risks_subjects_and_fulfilment() -> None:
-    charts = summary_charts(context("school", 3), "lv")
-    assert [(c.name, c.title) for c in charts] == [
-        ("risks", "Skolēni pēc riska grupas"),
-        ("subjects", "Skolēnu daļa, kas saņem konsultācijas mācību priekšmetā"),
-        ("fulfilment", "Plānu izpilde (izpildīts no plānotā)"),
-    ]
-    assert charts[0].content_id == "risks@pumpurs"
-    assert summary_charts(context("school", 0), "lv") == []  # nothing approved: nothing to draw
+def test_the_nation_gets_four_charts_each_with_its_figures_as_alternative_text() -> None:
+    charts = dashboard_charts(context(), "lv")
+    assert [c.name for c in charts] == ["risks", "subjects", "fulfilment", "regions"]
+    assert charts[0].title == "Skolēni pēc riska grupas"
+    assert charts[0].alt == f"Skolēni pēc riska grupas: ekonomiskie riski: 9 (30{NBSP}%)"
+    assert f"matemātika: 37{NBSP}% (11)" in charts[1].alt
+    assert f"80{NBSP}% un vairāk: 3 (75{NBSP}%)" in charts[2].alt
+    assert "nav aprēķināma" not in charts[2].alt  # an empty "not computable" bar is left out
+    assert "Reģions 0: 3 · izvērtēti 2 · apstiprināti, gaida izvērtējumu 1" in charts[3].alt
+    english = dashboard_charts(context(), "en")
+    assert english[0].title == "Pupils per risk category" and "matemātika: 37% (11)" in (
+        english[1].alt
+    )  # the labels come translated in the context; the numbers are formatted here
 
 
-def test_a_region_shows_its_schools_and_only_the_largest_when_many() -> None:
-    few = summary_charts(context("region", 3, children=3), "en")[-1]
-    assert (few.name, few.title) == ("schools", "Support plans per school")
-    many = summary_charts(context("region", 3, children=MOST_BARS + 5), "lv")[-1]
-    assert many.title == f"Atbalsta plāni: {MOST_BARS} skolas ar visvairāk plāniem"
-    nation = summary_charts(context("nation", 3, children=5), "lv")[-1]
-    assert isinstance(nation, Chart) and nation.name == "regions"
+def test_shares_are_bars_of_the_full_width_and_counts_of_the_largest() -> None:
+    assert [bar_width(s) for s in (None, 0.0, 0.004, 0.32, 0.995, 1.0)] == [0, 0, 1, 32, 100, 100]
+    rows = _with_bars(
+        [
+            {
+                "name": "B",
+                "plans_all": 10,
+                "plans_evaluated": 5,
+                "plans_approved": 3,
+                "plans_pending": 2,
+            },
+            {
+                "name": "A",
+                "plans_all": 40,
+                "plans_evaluated": 40,
+                "plans_approved": 0,
+                "plans_pending": 0,
+            },
+        ]
+    )
+    assert [r["name"] for r in rows] == ["A", "B"]  # most plans first
+    assert [p["width"] for p in rows[0]["bar"]] == [100, 0, 0]
+    assert [p["width"] for p in rows[1]["bar"]] == [12, 8, 5]  # 5, 3, 2 of 40: 25 % in all

@@ -29,14 +29,9 @@ from pumpurs.store.reference import (
     require_semester,
     stored_semester,
 )
-from pumpurs.summaries.compose import (
-    Composed,
-    preview_summary,
-    queue_summaries,
-    recipients,
-    summary_key,
-)
+from pumpurs.summaries.compose import Composed, preview_summary, queue_summaries
 from pumpurs.summaries.content import Unit
+from pumpurs.summaries.recipients import SummaryRun, recipients, summary_key
 from pumpurs.summaries.store import read_figures, refresh_figures
 from tests.evaluation.factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
@@ -73,7 +68,8 @@ def two_regions(ctx: Context) -> None:
 def queue(ctx: Context, suffix: str | None = None, language: str = "lv") -> dict[str, int]:
     with ctx.sessions.begin() as session:
         semester = stored_semester(session, SEMESTER)
-        report = queue_summaries(session, ctx.config, language, semester, TODAY, suffix)
+        run = SummaryRun(again=suffix)
+        report = queue_summaries(session, ctx.config, language, semester, TODAY, run)
     return {**report.queued, "before": report.sent_before}
 
 
@@ -106,6 +102,8 @@ def test_each_unit_with_plans_has_its_people(ctx: Context) -> None:
         ("school", "LV-DAU-010", "iaps@10vsk.daugavpils.example"),
         ("school", "LV-LIE-006", "iaps@raina6.liepaja.example"),
         ("school", "LV-LIE-015", "iaps@kalpaka15.liepaja.example"),
+        # Liepāja has a municipal coordinator in config/regions.yaml, Daugavpils none
+        ("municipality", "liepaja", "koordinators@liepaja.example"),
         ("region", "kurzeme", "koordinators@kurzeme.example"),
         ("region", "latgale", "koordinators@latgale.example"),
         ("nation", "LV", "pmp@ikvd.example"),  # config/programme.yaml summary_recipients
@@ -114,47 +112,85 @@ def test_each_unit_with_plans_has_its_people(ctx: Context) -> None:
 
 def test_summaries_are_queued_once_per_recipient_unless_forced(ctx: Context) -> None:
     two_regions(ctx)
-    assert queue(ctx) == {"school": 3, "region": 2, "nation": 1, "before": 0}
-    assert queue(ctx) == {"school": 0, "region": 0, "nation": 0, "before": 6}
-    assert queue(ctx, "forced-run-2") == {"school": 3, "region": 2, "nation": 1, "before": 0}
-    assert queue(ctx, "forced-run-2") == {"school": 0, "region": 0, "nation": 0, "before": 6}
-    assert len(outbox(ctx)) == 12
+    sent = {"school": 3, "municipality": 1, "region": 2, "nation": 1}
+    nothing = dict.fromkeys(sent, 0)
+    assert queue(ctx) == {**sent, "before": 0}
+    assert queue(ctx) == {**nothing, "before": 7}
+    assert queue(ctx, "forced-run-2") == {**sent, "before": 0}
+    assert queue(ctx, "forced-run-2") == {**nothing, "before": 7}
+    assert len(outbox(ctx)) == 14
 
 
-def test_region_and_nation_carry_inline_charts_and_the_xlsx(ctx: Context) -> None:
+def test_no_summary_carries_an_image_and_above_schools_the_xlsx(ctx: Context) -> None:
     two_regions(ctx)
     queue(ctx)
     messages = outbox(ctx)
     school = messages["summary:2026/2027-1:school:LV-LIE-006:iaps@raina6.liepaja.example"]
+    city = messages["summary:2026/2027-1:municipality:liepaja:koordinators@liepaja.example"]
     region = messages["summary:2026/2027-1:region:kurzeme:koordinators@kurzeme.example"]
     nation = messages["summary:2026/2027-1:nation:LV:pmp@ikvd.example"]
-    assert [(a.filename, a.content_id) for a in school.attachments] == [
-        ("risks.png", "risks@pumpurs"),
-        ("subjects.png", "subjects@pumpurs"),
-        ("fulfilment.png", "fulfilment@pumpurs"),
-    ]
-    for message in (school, region, nation):
-        for item in message.attachments:
-            if item.content_id:
-                assert f'src="cid:{item.content_id}"' in message.body_html
-    assert [a.filename for a in region.attachments if not a.content_id] == [
-        "raditaji_kurzeme_2026-2027-1.xlsx"
-    ]
+    assert school.attachments == []
+    for message in messages.values():
+        assert "<img" not in message.body_html
+        assert not [a for a in message.attachments if a.content_id]
+    assert [a.filename for a in city.attachments] == ["raditaji_liepaja_2026-2027-1.xlsx"]
+    assert [a.filename for a in region.attachments] == ["raditaji_kurzeme_2026-2027-1.xlsx"]
     workbook = openpyxl.load_workbook(io.BytesIO(nation.attachments[-1].content))
-    assert workbook.sheetnames == ["Valsts", "Reģioni", "Pašvaldības", "Skolas"]
-    assert [len(list(s.iter_rows(min_row=2))) for s in workbook] == [1, 5, 6, 9]
-    assert [c.value for c in workbook["Valsts"][2]][:4] == ["LV", "Latvija", 4, 4]
+    assert workbook.sheetnames == ["Valsts", "Reģioni", "Pašvaldības", "Skolas", "Paskaidrojumi"]
+    assert [len(list(s.iter_rows(min_row=2))) for s in workbook] == [1, 5, 6, 9, 6]
+    header = [c.value for c in workbook["Valsts"][1]]
+    assert header[:8] == [
+        "Kods",
+        "Nosaukums",
+        "Uzaicinātās skolas",
+        "Skolas, kas iesniedza plānus",
+        "Skolas, kas neiesniedza plānus",
+        "Skolēni ar apstiprinātu plānu",
+        "Apstiprināti plāni (ieskaitot izvērtētos)",
+        "Plāni, kuru statuss tagad ir: iesniegti, gaida apstiprinājumu",
+    ]
+    assert [c.value for c in workbook["Valsts"][2]][:7] == ["LV", "Latvija", 9, 3, 6, 4, 4]
+    assert len(header) == len(set(header))  # no two columns alike
+    subjects = [h for h in header if h.endswith(": skolēni ar konsultācijām")]
+    assert subjects == [  # only the subjects some pupil has consultations in
+        "matemātika: skolēni ar konsultācijām",
+        "latviešu valoda un literatūra: skolēni ar konsultācijām",
+    ]
+    assert not [h for h in header if h.endswith("kuru statuss tagad ir: izvērtēti")]
+    share = header.index("Skolēnu daļa ar konsultācijām mācību priekšmetos")
+    assert workbook["Valsts"].cell(2, share + 1).number_format == '0.0"\xa0"%'
     schools = workbook["Skolas"]
-    header = [c.value for c in schools[1]]
-    assert header[:4] == ["Kods", "Nosaukums", "Skolēni ar plānu", "Plāni (apstiprināti)"]
+    school_header = [c.value for c in schools[1]]
+    assert school_header[:4] == [
+        "Kods",
+        "Nosaukums",
+        "Šajā semestrī iesniedza plānus",
+        "Skolēni ar apstiprinātu plānu",
+    ]
     rows = {row[0]: row for row in schools.iter_rows(min_row=2, values_only=True)}
     assert len(rows) == len(ctx.config.schools)  # every school, with or without plans
     raina = rows["LV-LIE-006"]
-    assert raina[1:4] == ("Liepājas Raiņa 6. vidusskola", 2, 2)
-    used = header.index("Izlietotais finansējums, EUR")
-    assert raina[used] == 150.0 and rows["LV-KUL-001"][2] == 0
+    assert raina[1:5] == ("Liepājas Raiņa 6. vidusskola", "jā", 2, 2)
+    used = school_header.index("Izlietotais finansējums, EUR")
+    assert raina[used] == 150.0 and rows["LV-KUL-001"][2:4] == ("nē", 0)
+    assert schools.auto_filter.ref == f"A1:{schools.cell(1, len(school_header)).column_letter}10"
+    notes = [row[0] for row in workbook["Paskaidrojumi"].iter_rows(values_only=True)]
+    assert any("skolās, tiek skaitīts divreiz" in str(note) for note in notes)
     region_book = openpyxl.load_workbook(io.BytesIO(region.attachments[-1].content))
-    assert [len(list(s.iter_rows(min_row=2))) for s in region_book] == [1, 2, 5]
+    assert [len(list(s.iter_rows(min_row=2))) for s in region_book] == [1, 2, 5, 6]
+    city_book = openpyxl.load_workbook(io.BytesIO(city.attachments[-1].content))
+    assert city_book.sheetnames == ["Pašvaldības", "Skolas", "Paskaidrojumi"]
+    assert [len(list(s.iter_rows(min_row=2))) for s in city_book] == [1, 4, 6]
+
+
+def test_english_workbooks_write_percentages_the_english_way(ctx: Context) -> None:
+    two_regions(ctx)
+    with ctx.sessions() as session:
+        composed = preview_summary(session, ctx.config, "en", SEMESTER, "nation", "LV", TODAY)
+    book = openpyxl.load_workbook(io.BytesIO(composed.attachments[-1].content))
+    header = [c.value for c in book["Nation"][1]]
+    share = header.index("Share of pupils with subject consultations")
+    assert book["Nation"].cell(2, share + 1).number_format == "0.0%"
 
 
 def test_a_change_against_the_previous_semester_is_said_as_people_say_it(ctx: Context) -> None:
@@ -185,8 +221,8 @@ def test_a_unit_without_anybody_to_tell_is_reported(settings: Settings, tmp_path
             semester = stored_semester(session, SEMESTER)
             report = queue_summaries(session, ctx.config, "lv", semester, TODAY)
     assert (report.queued, report.without_recipient) == (
-        {"school": 3, "region": 2, "nation": 0},
-        ["nation LV"],
+        {"school": 3, "municipality": 1, "region": 2, "nation": 0},
+        ["nation LV"],  # not Daugavpils: a municipality may have no coordinator
     )
     assert report.headline[0] == "Skolēni ar atbalsta plānu: 4"  # the dashboard still has it
 

@@ -172,7 +172,8 @@ def test_a_schools_figures_are_exact() -> None:
 def test_higher_levels_add_their_schools_up() -> None:
     found = figures()
     region, nation = found[("region", "r1")], found[("nation", "LV")]
-    assert region == nation  # S-C of the other region has no plans
+    # S-C of the other region has no plans: the nation differs only in the schools taking part
+    assert {**region, "schools": None} == {**nation, "schools": None}
     assert (region["pupils"], region["providers"]) == (4, 4)  # each school's T-1 is a person
     assert region["subject_consultations"]["subjects"]["mathematics"] == {
         "pupils": 3,
@@ -276,3 +277,50 @@ def test_the_previous_semesters_figures_are_read_when_stored(ctx: Context) -> No
         refresh_figures(session, ctx.config, stored_semester(session, SEMESTER.previous()))
         stored = read_semester_figures(session, SEMESTER.previous())
     assert stored is not None and stored[("nation", "LV")]["pupils"] == 1
+
+
+def test_participation_counts_the_schools_that_sent_plans_of_those_invited() -> None:
+    found = figures()
+    assert found[("nation", "LV")]["schools"] == {
+        "invited": 3,
+        "with_plans": 2,
+        "without_plans": ["S-C"],
+    }
+    assert found[("region", "r2")]["schools"] == {
+        "invited": 1,
+        "with_plans": 0,
+        "without_plans": ["S-C"],
+    }
+    assert found[("school", "S-B")]["schools"] == {
+        "invited": 1,
+        "with_plans": 1,
+        "without_plans": [],
+    }
+
+
+def test_a_school_with_only_drafts_did_not_take_part_and_one_not_invited_did() -> None:
+    plans = pd.concat(
+        [
+            PLANS,
+            pd.DataFrame(
+                {"plan_id": [6], "school_code": ["S-C"], "pupil_id": [16], "status": ["draft"]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    units = UNITS.assign(invited=[True, False, True])  # S-B left the configuration
+    data = FigureInput(
+        units=units,
+        plans=plans,
+        measures=MEASURES,
+        risks=RISKS,
+        evaluations=EVALUATIONS,
+        delivered=DELIVERED,
+        months=4,
+    )
+    found = compute_figures(data, CATALOGUE, 300.0, 0.8)
+    assert found[("nation", "LV")]["schools"] == {
+        "invited": 3,  # S-B sent plans, so it counts though no longer configured
+        "with_plans": 2,
+        "without_plans": ["S-C"],  # a carried-over draft is not a plan the school sent
+    }

@@ -90,11 +90,23 @@ def _evaluate(t: Texts, n: Count, v: Values) -> str:
 
 
 def _summaries(t: Texts, n: Count, v: Values) -> str:
+    counts = {
+        "schools": n(v["summaries_school"]),
+        "municipalities": n(v["summaries_municipality"]),
+        "regions": n(v["summaries_region"]),
+        "nation": n(v["summaries_nation"]),
+    }
+    if v.get("provisional"):
+        return t.gettext(
+            "Summaries sent (provisional: before the evaluation deadline): to schools "
+            "%(schools)s, municipalities %(municipalities)s, regions %(regions)s, the nation "
+            "%(nation)s",
+            **counts,
+        )
     return t.gettext(
-        "Summaries sent: to schools %(schools)s, regions %(regions)s, the nation %(nation)s",
-        schools=n(v["summaries_school"]),
-        regions=n(v["summaries_region"]),
-        nation=n(v["summaries_nation"]),
+        "Summaries sent: to schools %(schools)s, municipalities %(municipalities)s, regions "
+        "%(regions)s, the nation %(nation)s",
+        **counts,
     )
 
 

@@ -94,7 +94,11 @@ def _reports(
     rejected = save_attachments([k for kind in REPORTS for k in by_kind.get(kind, [])], folder,
                                 ".csv")  # fmt: skip
     say(t.gettext("Reports in %(folder)s:", folder=shown(folder)))
-    more = t.ngettext("; %(num)s more region XLSX", "; %(num)s more region XLSX", len(region_xlsx))
+    more = t.ngettext(
+        "; %(num)s more region or municipality XLSX",
+        "; %(num)s more region and municipality XLSX",
+        len(region_xlsx),
+    )
     named = []
     if nation_xlsx:
         line = t.gettext(
