@@ -232,12 +232,12 @@ def _more_plans(n: int) -> list[str]:
 
 
 def _waiting(n: int) -> list[str]:
-    return [f"gaida dienas: {n}"]
+    return [f"gaida {n} {lv(n, 'dienu', 'dienas')}"]
 
 
 def _escalated(n: int) -> list[str]:
     return [
-        f"ilgāk par {n} {lv(n, 'dienu', 'dienām')}",
+        f"plāni gaida lēmumu {n} {lv(n, 'dienu', 'dienas')} vai ilgāk (1)",
         f"gaida apstiprinātāja lēmumu {n} {lv(n, 'dienu', 'dienas')} vai ilgāk",
     ]
 
