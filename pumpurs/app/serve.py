@@ -86,10 +86,12 @@ def serve(
         os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_API_URL=f"{prefect_url}/api"
     )
     env.setdefault("PREFECT_HOME", str(REPO / "var" / "prefect"))
+    env.setdefault("PUMPURS_PREFECT_UI_URL", prefect_url)  # the escalations' live-view link
     os.environ.update(
         PREFECT_API_URL=env["PREFECT_API_URL"],
         PREFECT_HOME=env["PREFECT_HOME"],
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PUMPURS_PREFECT_UI_URL=env["PUMPURS_PREFECT_UI_URL"],
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     with ExitStack() as stack:
