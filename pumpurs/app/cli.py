@@ -155,7 +155,47 @@ def serve(
     from pumpurs.store.context import load_context
 
     context = load_context()  # a broken config or database is reported before anything starts
-    raise typer.Exit(run_all(host, prefect_port, web_port, str(context.settings.language)))
+    language = str(context.settings.language)
+    raise typer.Exit(run_all(context.config, host, prefect_port, web_port, language))
+
+
+@app.command(
+    help=N_(
+        "Show every deployment's schedules (those of the cycle derived from the calendar in "
+        "programme.yaml); --apply sets them on the Prefect server."
+    )
+)
+def deployments(
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help=N_(
+                "Replace the schedules on the Prefect server at PREFECT_API_URL (run after "
+                "`prefect deploy --all` and after changing the calendar)."
+            ),
+        ),
+    ] = False,
+) -> None:
+    from pumpurs.app.deployments import apply_schedules, read_deployments
+    from pumpurs.config import load_config
+    from pumpurs.store.context import current_settings
+
+    settings = current_settings()
+    config = load_config(settings.config_dir)
+    for spec in read_deployments(config):
+        for schedule in spec.schedules:
+            typer.echo(f"{spec.name:<18} {schedule.slug:<28} {schedule.cron}  {schedule.timezone}")
+    if apply:
+        applied = apply_schedules(config)
+        t = texts(str(settings.language))
+        typer.echo(
+            t.ngettext(
+                "Schedules set on the Prefect server for %(num)s deployment.",
+                "Schedules set on the Prefect server for %(num)s deployments.",
+                len(applied),
+            )
+        )
 
 
 @app.command(help=N_("Start the approval web app alone."))

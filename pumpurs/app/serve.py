@@ -16,6 +16,7 @@ from typing import Any
 
 from pumpurs.app.deployments import read_deployments
 from pumpurs.app.runs import flow_at
+from pumpurs.config import Config
 from pumpurs.i18n.catalogue import texts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,11 +50,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _runner_deployments() -> list[Any]:
+def _runner_deployments(config: Config) -> list[Any]:
     from prefect.schedules import Cron
 
     deployments = []
-    for spec in read_deployments():
+    for spec in read_deployments(config):
         flow: Any = flow_at(spec.entrypoint)
         deployments.append(
             flow.to_deployment(
@@ -76,7 +77,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(
-    host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8080, language: str = "lv"
+    config: Config,
+    host: str = "127.0.0.1",
+    prefect_port: int = 4200,
+    web_port: int = 8080,
+    language: str = "lv",
 ) -> int:
     """Run everything until interrupted; return the exit code."""
     t = texts(language)
@@ -110,7 +115,7 @@ def serve(
                 print(f"{label.ljust(width)}{url}", flush=True)
             from prefect import serve as prefect_serve
 
-            prefect_serve(*_runner_deployments(), print_starting_message=False)
+            prefect_serve(*_runner_deployments(config), print_starting_message=False)
         except KeyboardInterrupt:
             print(t.gettext("Stopping…"), flush=True)
         finally:
