@@ -150,13 +150,35 @@ def serve(
     ] = 4200,
     web_port: Annotated[int, typer.Option(help=N_("Port of the approval web app."))] = 8080,
     host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=N_(
+                "Serve what `make demo` made: its database, config and inbox under var/demo, "
+                "with a local mail sink filing new mail in var/outbox."
+            ),
+        ),
+    ] = False,
 ) -> None:
     from pumpurs.app.serve import serve as run_all
-    from pumpurs.store.context import load_context
+    from pumpurs.store.context import current_settings, load_context
 
-    context = load_context()  # a broken config or database is reported before anything starts
-    language = str(context.settings.language)
-    raise typer.Exit(run_all(context.config, host, prefect_port, web_port, language))
+    if not demo:
+        context = load_context()  # a broken config or database is reported before anything
+        language = str(context.settings.language)
+        raise typer.Exit(run_all(context.config, host, prefect_port, web_port, language))
+    from pumpurs.app.demo.world import demo_world, environment
+
+    base = current_settings()
+    t = texts(str(base.language))
+    with demo_world(base, host, web_port) as (settings, sink):
+        context = load_context(settings)
+        outbox = f"{sink.host}:{sink.port} → {settings.outbox_dir}"
+        also = {t.gettext("Mail server (every message → an .eml file):"): outbox}
+        code = run_all(context.config, host, prefect_port, web_port, str(base.language),
+                       environment(settings), also)  # fmt: skip
+    raise typer.Exit(code)
 
 
 @app.command(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -82,21 +83,28 @@ def serve(
     prefect_port: int = 4200,
     web_port: int = 8080,
     language: str = "lv",
+    settings_env: Mapping[str, str] | None = None,
+    also: Mapping[str, str] | None = None,
 ) -> int:
-    """Run everything until interrupted; return the exit code."""
+    """Run everything until interrupted; return the exit code.
+
+    `settings_env` (PUMPURS_* variables) reaches the web app and every flow run; `also` adds
+    lines (label, what) to the addresses printed at the start.
+    """
     t = texts(language)
     prefect_url = f"http://{host}:{prefect_port}"
     web_url = f"http://{host}:{web_port}"
     env = dict(
         os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_API_URL=f"{prefect_url}/api"
     )
+    env.update(settings_env or {})
     env.setdefault("PREFECT_HOME", str(REPO / "var" / "prefect"))
     env.setdefault("PUMPURS_PREFECT_UI_URL", prefect_url)  # the escalations' live-view link
-    os.environ.update(
+    os.environ.update(  # the flow runs, started from this process, inherit it
+        {name: value for name, value in env.items() if name.startswith("PUMPURS_")},
         PREFECT_API_URL=env["PREFECT_API_URL"],
         PREFECT_HOME=env["PREFECT_HOME"],
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PUMPURS_PREFECT_UI_URL=env["PUMPURS_PREFECT_UI_URL"],
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     with ExitStack() as stack:
@@ -109,7 +117,8 @@ def serve(
             stack.callback(_stop, web)
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
-            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url}
+            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url,
+                    **(also or {})}  # fmt: skip
             width = max(len(label) for label in urls) + 2
             for label, url in urls.items():
                 print(f"{label.ljust(width)}{url}", flush=True)

@@ -14,6 +14,7 @@ from pumpurs.app.demo.cycle import Cycle
 from pumpurs.app.demo.lines import Lines
 from pumpurs.app.demo.look import shown, where_to_look
 from pumpurs.app.demo.web import WebApp, free_port
+from pumpurs.app.demo.world import demo_settings
 from pumpurs.app.prefect_api import prefect_server
 from pumpurs.generate import Scale, generate
 from pumpurs.mail.sink import SmtpSink
@@ -55,7 +56,7 @@ def run_demo(base: Settings | None = None, scale: Scale = "city") -> dict[str, A
     )
     port = free_port()
     with SmtpSink(outbox=outbox) as sink, _prefect_ui() as ui:
-        settings = _settings(base, demo_dir, f"http://127.0.0.1:{port}", sink)
+        settings = demo_settings(base, f"http://127.0.0.1:{port}", sink.host, sink.port)
         smtp = f"{sink.host}:{sink.port}"
         servers = t.gettext(
             "Web app %(web)s, mail server %(smtp)s (every message → %(outbox)s)",
@@ -78,23 +79,6 @@ def _fresh(path: Path) -> Path:
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
-
-
-def _settings(base: Settings, demo_dir: Path, url: str, sink: SmtpSink) -> Settings:
-    """Return the demo's settings: its own database, generated config and inbox, the sink."""
-    return base.model_copy(
-        update={
-            "database_url": f"sqlite:///{(demo_dir / 'pumpurs.db').resolve()}",
-            "config_dir": demo_dir / "data" / "config",
-            "inbox_dir": demo_dir / "data" / "inbox",
-            "base_url": url,
-            "smtp_host": sink.host,
-            "smtp_port": sink.port,
-            "smtp_user": None,
-            "smtp_password": None,
-            "smtp_tls": "none",
-        }
-    )
 
 
 @contextmanager
