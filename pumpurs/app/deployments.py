@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from pumpurs.calendar import Phase, schedules
+from pumpurs.calendar import Phase, Schedule, schedules
 from pumpurs.config import Config
 from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import N_
@@ -57,7 +57,6 @@ def read_deployments(config: Config, path: Path = PREFECT_YAML) -> list[Deployme
             raise ValueError(
                 f"{path}: {item['name']} has schedules of its own; the calendar gives them"
             )
-        own = item.get("schedules") or []
         specs.append(
             DeploymentSpec(
                 name=item["name"],
@@ -66,23 +65,22 @@ def read_deployments(config: Config, path: Path = PREFECT_YAML) -> list[Deployme
                 tags=list(item.get("tags", [])),
                 parameters=dict(item.get("parameters") or {}),
                 concurrency_limit=limit["limit"] if isinstance(limit, dict) else limit,
-                schedules=[
-                    ScheduleSpec(cron=s.cron, timezone=s.timezone, slug=s.slug, day_or=s.day_or)
-                    for s in derived[phase]
-                ]
-                if phase is not None
-                else [
-                    ScheduleSpec(
-                        cron=s["cron"],
-                        timezone=s["timezone"],
-                        slug=s["slug"],
-                        day_or=s.get("day_or", True),
-                    )
-                    for s in own
-                ],
+                schedules=_written(item) if phase is None else _calendar(derived[phase]),
             )
         )
     return specs
+
+
+def _calendar(derived: list[Schedule]) -> list[ScheduleSpec]:
+    return [ScheduleSpec(s.cron, s.timezone, s.slug, s.day_or) for s in derived]
+
+
+def _written(item: dict[str, Any]) -> list[ScheduleSpec]:
+    """Return the schedules prefect.yaml gives a deployment outside the cycle."""
+    return [
+        ScheduleSpec(s["cron"], s["timezone"], s["slug"], s.get("day_or", True))
+        for s in item.get("schedules") or []
+    ]
 
 
 def apply_schedules(config: Config) -> dict[str, int]:
