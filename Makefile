@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # browser, injecting faults, slow or on PostgreSQL.
 FAST := not prefect and not browser and not reliability and not slow and not postgres
 
-.PHONY: setup demo check test lint typecheck serve bench clean texts
+.PHONY: setup demo check test lint typecheck serve serve-demo bench clean texts
 
 setup:
 	@scripts/setup.sh
@@ -44,6 +44,10 @@ typecheck: setup
 
 serve: setup
 	$(VENV)/pumpurs serve
+
+# What `make demo` made, served: its database, config and inbox, mail into var/outbox.
+serve-demo: setup
+	$(VENV)/pumpurs serve --demo
 
 clean:
 	rm -rf var/demo var/outbox var/pumpurs.db* var/prefect

@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,10 +39,21 @@ class Settings(BaseSettings):
     smtp_retry_delays: list[float] = Field(default=[1.0, 3.0, 8.0])
     mail_from: str = "pumpurs@localhost"
     base_url: str = "http://127.0.0.1:8080"
+    # Where people open the Prefect UI (the managers' dashboards); emails link to it when set.
+    prefect_ui_url: str | None = None
     secret_key: SecretStr | None = None
     language: Language = Language.LV
     config_dir: Path = Path("config")
     inbox_dir: Path | None = None
+
+    @field_validator("prefect_ui_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

@@ -51,6 +51,15 @@ def mail_notes(mail: Mapping[str, Any]) -> list[str]:
                 minutes=CLAIM_SECONDS // 60,
             )
         )
+    if mail.get("mail_possibly_repeated"):
+        notes.append(
+            t.gettext(
+                "Possibly repeated: %(count)s. The mail server's answer to an earlier attempt "
+                "was lost, so these messages were sent again; a recipient may have them twice, "
+                "with the same Message-ID (most mail programs show one).",
+                count=mail["mail_possibly_repeated"],
+            )
+        )
     return notes
 
 

@@ -32,6 +32,7 @@ def test_environment_names_are_the_documented_interface(
         "PUMPURS_LANGUAGE": "en",
         "PUMPURS_CONFIG_DIR": str(tmp_path / "conf"),
         "PUMPURS_INBOX_DIR": str(tmp_path / "in"),
+        "PUMPURS_PREFECT_UI_URL": "https://prefect.example/",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -50,6 +51,13 @@ def test_environment_names_are_the_documented_interface(
     assert settings.signing_key() == "k" * 40
     assert settings.config_dir == tmp_path / "conf"
     assert settings.effective_inbox_dir == tmp_path / "in"
+    assert settings.prefect_ui_url == "https://prefect.example"
+
+
+def test_the_prefect_ui_address_is_a_web_address_or_nothing() -> None:
+    assert Settings(_env_file=None, prefect_ui_url="").prefect_ui_url is None  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="http"):
+        Settings(_env_file=None, prefect_ui_url="javascript:alert(1)")  # type: ignore[call-arg]
 
 
 def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

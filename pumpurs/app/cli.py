@@ -214,12 +214,74 @@ def serve(
     ] = 4200,
     web_port: Annotated[int, typer.Option(help=N_("Port of the approval web app."))] = 8080,
     host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help=N_(
+                "Serve what `make demo` made: its database, config and inbox under var/demo, "
+                "with a local mail sink filing new mail in var/outbox."
+            ),
+        ),
+    ] = False,
 ) -> None:
     from pumpurs.app.serve import serve as run_all
-    from pumpurs.store.context import load_context
+    from pumpurs.store.context import current_settings, load_context
 
-    context = load_context()  # a broken config or database is reported before anything starts
-    raise typer.Exit(run_all(host, prefect_port, web_port, str(context.settings.language)))
+    if not demo:
+        context = load_context()  # a broken config or database is reported before anything
+        language = str(context.settings.language)
+        raise typer.Exit(run_all(context.config, host, prefect_port, web_port, language))
+    from pumpurs.app.demo.world import demo_world, environment
+
+    base = current_settings()
+    t = texts(str(base.language))
+    with demo_world(base, host, web_port) as (settings, sink):
+        context = load_context(settings)
+        outbox = f"{sink.host}:{sink.port} → {settings.outbox_dir}"
+        also = {t.gettext("Mail server (every message → an .eml file):"): outbox}
+        code = run_all(context.config, host, prefect_port, web_port, str(base.language),
+                       environment(settings), also)  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command(
+    help=N_(
+        "Show every deployment's schedules (those of the cycle derived from the calendar in "
+        "programme.yaml); --apply sets them on the Prefect server."
+    )
+)
+def deployments(
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help=N_(
+                "Replace the schedules on the Prefect server at PREFECT_API_URL (run after "
+                "`prefect deploy --all` and after changing the calendar)."
+            ),
+        ),
+    ] = False,
+) -> None:
+    from pumpurs.app.deployments import apply_schedules, read_deployments
+    from pumpurs.config import load_config
+    from pumpurs.store.context import current_settings
+
+    settings = current_settings()
+    config = load_config(settings.config_dir)
+    for spec in read_deployments(config):
+        for schedule in spec.schedules:
+            typer.echo(f"{spec.name:<18} {schedule.slug:<28} {schedule.cron}  {schedule.timezone}")
+    if apply:
+        applied = apply_schedules(config)
+        t = texts(str(settings.language))
+        typer.echo(
+            t.ngettext(
+                "Schedules set on the Prefect server for %(num)s deployment.",
+                "Schedules set on the Prefect server for %(num)s deployments.",
+                len(applied),
+            )
+        )
 
 
 @app.command(help=N_("Start the approval web app alone."))

@@ -1,7 +1,7 @@
 """Run the cycle's flows in this process: the one runner the CLI and the demo share.
 
 The flows are imported where a run starts, so `pumpurs --help` and the tools that run no flow
-do not pay for importing Prefect.
+do not pay for importing Prefect. The runs report to the Prefect server `prefect_api` finds.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pumpurs.app.prefect_api import prefect_server
 from pumpurs.errors import UserError
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import load_context
@@ -81,7 +82,8 @@ def _run(command: str, **parameters: Any) -> Mapping[str, object]:
     flow = flow_of(command)
     load_context()  # fail fast, with a one-line reason, on a broken config or database
     try:
-        result: Mapping[str, object] = flow(**parameters)
+        with prefect_server():
+            result: Mapping[str, object] = flow(**parameters)
     except UserError:
         raise
     except Exception as exc:  # the flow's own failure; Prefect has recorded the details

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
@@ -16,6 +17,7 @@ from typing import Any
 
 from pumpurs.app.deployments import read_deployments
 from pumpurs.app.runs import flow_at
+from pumpurs.config import Config
 from pumpurs.i18n.catalogue import texts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,11 +51,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _runner_deployments() -> list[Any]:
+def _runner_deployments(config: Config) -> list[Any]:
     from prefect.schedules import Cron
 
     deployments = []
-    for spec in read_deployments():
+    for spec in read_deployments(config):
         flow: Any = flow_at(spec.entrypoint)
         deployments.append(
             flow.to_deployment(
@@ -76,17 +78,30 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(
-    host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8080, language: str = "lv"
+    config: Config,
+    host: str = "127.0.0.1",
+    prefect_port: int = 4200,
+    web_port: int = 8080,
+    language: str = "lv",
+    settings_env: Mapping[str, str] | None = None,
+    also: Mapping[str, str] | None = None,
 ) -> int:
-    """Run everything until interrupted; return the exit code."""
+    """Run everything until interrupted; return the exit code.
+
+    `settings_env` (PUMPURS_* variables) reaches the web app and every flow run; `also` adds
+    lines (label, what) to the addresses printed at the start.
+    """
     t = texts(language)
     prefect_url = f"http://{host}:{prefect_port}"
     web_url = f"http://{host}:{web_port}"
     env = dict(
         os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_API_URL=f"{prefect_url}/api"
     )
+    env.update(settings_env or {})
     env.setdefault("PREFECT_HOME", str(REPO / "var" / "prefect"))
-    os.environ.update(
+    env.setdefault("PUMPURS_PREFECT_UI_URL", prefect_url)  # the escalations' live-view link
+    os.environ.update(  # the flow runs, started from this process, inherit it
+        {name: value for name, value in env.items() if name.startswith("PUMPURS_")},
         PREFECT_API_URL=env["PREFECT_API_URL"],
         PREFECT_HOME=env["PREFECT_HOME"],
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -102,13 +117,14 @@ def serve(
             stack.callback(_stop, web)
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
-            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url}
+            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url,
+                    **(also or {})}  # fmt: skip
             width = max(len(label) for label in urls) + 2
             for label, url in urls.items():
                 print(f"{label.ljust(width)}{url}", flush=True)
             from prefect import serve as prefect_serve
 
-            prefect_serve(*_runner_deployments(), print_starting_message=False)
+            prefect_serve(*_runner_deployments(config), print_starting_message=False)
         except KeyboardInterrupt:
             print(t.gettext("Stopping…"), flush=True)
         finally:

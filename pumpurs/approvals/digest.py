@@ -30,12 +30,24 @@ from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import N_
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Outgoing, queue_many
+from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.models import ApprovalStep
 from pumpurs.store.reference import StoredSemester
 
 MAX_LISTED = 100
 """Plans listed in one email; the rest are on the pending page (big mails get clipped)."""
+
+STATUS_ARTIFACT = "semester-status-{folder}-headline"
+"""The key of the semester's live view among the Prefect UI's artifacts."""
+
+
+def live_view_url(settings: Settings, semester: SemesterCode) -> str | None:
+    """Return the Prefect UI's page of the semester's live view; None without a UI address."""
+    if not settings.prefect_ui_url:
+        return None
+    key = STATUS_ARTIFACT.format(folder=semester.folder)
+    return f"{settings.prefect_ui_url.rstrip('/')}/artifacts/key/{key}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,36 @@ def _escalation_rows(group: pd.DataFrame, language: str) -> list[dict[str, Any]]
     ]
 
 
+def _waiting_by_approver(
+    steps: pd.DataFrame, escalation_days: int, language: str
+) -> list[dict[str, Any]]:
+    """Return a row per region and approver of every waiting plan: how many, how many overdue,
+    and the oldest; the regions in order, the approvers with the most overdue first."""
+    keys = ["region_name", "approver_email", "role"]
+    grouped = steps.assign(overdue=steps["age_days"] >= escalation_days).groupby(keys)
+    table = grouped.agg(
+        waiting=("step_id", "size"),
+        overdue=("overdue", "sum"),
+        oldest=("created_at", "min"),
+        days=("age_days", "max"),
+    ).reset_index()
+    table = table.sort_values(
+        ["region_name", "overdue", "approver_email"], ascending=[True, False, True]
+    )
+    return [
+        {
+            "region": row["region_name"],
+            "approver": row["approver_email"],
+            "role_name": role_name(row["role"], language),
+            "waiting": int(row["waiting"]),
+            "overdue": int(row["overdue"]),
+            "since": row["oldest"].astimezone(RIGA).date(),
+            "days": int(row["days"]),
+        }
+        for row in table.to_dict("records")
+    ]
+
+
 @dataclass(frozen=True)
 class _Run:
     """What every email of one run shares."""
@@ -112,6 +154,7 @@ class _Run:
     links: dict[int, str]
     waiting: dict[str, int]  # pending plans per approver, listed or not
     expires_on: dt.date
+    live_view: str | None  # the Prefect UI's live view of the semester, if there is a UI
 
 
 def _queue_lists(
@@ -144,19 +187,26 @@ def _queue_lists(
 
 
 def _queue_escalations(
-    run: _Run, flagged: pd.DataFrame, escalation_days: int
+    run: _Run, steps: pd.DataFrame, escalation_days: int
 ) -> list[dict[str, Any]]:
-    """Queue one email per escalation contact listing the overdue plans of their regions."""
+    """Queue one email per escalation contact: every plan waiting in their regions by region
+    and approver, then the plans overdue since the last escalation, then the live view."""
     rows, outgoing = [], []
+    language = str(run.settings.language)
+    flagged = steps[steps["escalate"]]
     for contact, group in flagged.groupby("escalation_email"):
+        theirs = steps[steps["escalation_email"] == contact]
         email = render_email(
             "escalation",
-            str(run.settings.language),
-            rows=_escalation_rows(group, str(run.settings.language))[:MAX_LISTED],
+            language,
+            waiting=_waiting_by_approver(theirs, escalation_days, language),
+            waiting_total=len(theirs),
+            rows=_escalation_rows(group, language)[:MAX_LISTED],
             count=len(group),
             more=max(0, len(group) - MAX_LISTED),
             escalation_days=escalation_days,
             semester=run.semester,
+            live_view=run.live_view,
         )
         key = _key("approval-escalation", run.semester, str(contact), group["step_id"], run.today)
         outgoing.append(Outgoing(key, "escalation", str(contact), email))
@@ -218,6 +268,7 @@ def _run(
         waiting={str(k): int(v) for k, v in steps.groupby("recipient").size().items()},
         # The last day the links work, as people read it: the day before they expire.
         expires_on=(link_expiry(config, utcnow()) - dt.timedelta(days=1)).astimezone(RIGA).date(),
+        live_view=live_view_url(settings, semester.code),
     )
 
 
@@ -259,7 +310,7 @@ def queue_route_mail(
     run = _run(session, config, settings, semester, steps, listed)
     digests = _queue_lists(run, steps[steps["new"]], "approval_digest", run.today)
     reminders = _queue_lists(run, steps[steps["remind"]], "approval_reminder", run.today)
-    escalations = _queue_escalations(run, steps[steps["escalate"]], programme.escalation_days)
+    escalations = _queue_escalations(run, steps, programme.escalation_days)
     _mark(session, steps)
     return RouteMail(
         digests=sum(row["queued"] for row in digests),

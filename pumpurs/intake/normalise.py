@@ -50,6 +50,12 @@ def spellings(labels: Mapping[str, Label]) -> dict[str, str]:
     return table
 
 
+def allowed(labels: Mapping[str, Label], language: str) -> str:
+    """Return the labels a message lists as the allowed values, as the template's lists show
+    them to the reader (`“matemātika”, “fizika”`); each is accepted as well as its key."""
+    return ", ".join(f"“{label.en if language == 'en' else label.lv}”" for label in labels.values())
+
+
 def lookup(values: pd.Series, table: Mapping[str, str]) -> pd.Series:
     """Return the catalogue key of each value, NA where it is empty or unknown."""
     return folded(values).map(table).astype("str")
@@ -118,6 +124,12 @@ def shown(values: pd.Series) -> pd.Series:
 def number_text(values: pd.Series, language: str) -> pd.Series:
     """Return numbers as people write them: `310`, `12,5` in Latvian, `12.5` in English."""
     text = values.round(2).astype("str").str.replace(r"\.0+$", "", regex=True)
+    return text.str.replace(".", ",", regex=False) if language != "en" else text
+
+
+def amount_text(values: pd.Series, language: str) -> pd.Series:
+    """Return amounts of money with both decimals: `310,50` in Latvian, `310.50` in English."""
+    text = values.map(lambda value: f"{value:.2f}", na_action="ignore").astype("str")
     return text.str.replace(".", ",", regex=False) if language != "en" else text
 
 

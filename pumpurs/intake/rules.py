@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from pumpurs.config import Catalogue, Config, Unit
-from pumpurs.intake.normalise import lookup, per_unique, spellings, text_column
+from pumpurs.intake.normalise import allowed, lookup, per_unique, spellings, text_column
 from pumpurs.intake.problems import Problems
 from pumpurs.privacy import CODE_OR_MASKED, code_shaped
 
@@ -82,8 +82,8 @@ def check_measure(data: pd.DataFrame, problems: Problems, catalogue: Catalogue) 
     data["needs_subject"] = key.map({k: m.needs_subject for k, m in measures.items()}).eq(True)
     labels = {k: (m.en if problems.language == "en" else m.lv) for k, m in measures.items()}
     data["measure_label"] = key.map(labels).astype("str")
-    allowed = ", ".join(measures)
-    problems.add("unknown_measure", key.isna() & raw.ne(""), "measure", value=raw, allowed=allowed)
+    listed = allowed(measures, problems.language)
+    problems.add("unknown_measure", key.isna() & raw.ne(""), "measure", value=raw, allowed=listed)
 
 
 def check_subject(data: pd.DataFrame, problems: Problems, catalogue: Catalogue) -> None:
@@ -92,16 +92,16 @@ def check_subject(data: pd.DataFrame, problems: Problems, catalogue: Catalogue) 
     key = lookup(raw, spellings(catalogue.subjects))
     needs = data["needs_subject"]
     data["subject_key"] = key.where(needs)
-    allowed = ", ".join(catalogue.subjects)
+    listed = allowed(catalogue.subjects, problems.language)
     label = data["measure_label"]
     missing = needs & raw.eq("")
-    problems.add("missing_subject", missing, "subject", measure=label, allowed=allowed)
+    problems.add("missing_subject", missing, "subject", measure=label, allowed=listed)
     problems.add(
         "unknown_subject",
         needs & raw.ne("") & key.isna(),
         "subject",
         value=raw,
-        allowed=allowed,
+        allowed=listed,
     )
 
 

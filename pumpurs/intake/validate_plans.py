@@ -13,9 +13,10 @@ from pumpurs.columns import PLAN_COLUMNS
 from pumpurs.config import Config, Unit
 from pumpurs.intake import rules
 from pumpurs.intake.normalise import (
+    allowed,
+    amount_text,
     folded,
     number,
-    number_text,
     parse_grade,
     parse_list,
     parse_number,
@@ -87,10 +88,10 @@ def _check_risks(data: pd.DataFrame, problems: Problems, config: Config) -> None
     table = spellings(config.catalogue.risk_categories)
     joined, unknown = parse_list(data["risk_categories"], table)
     data["risks"] = joined
-    allowed = ", ".join(config.catalogue.risk_categories)
+    listed = allowed(config.catalogue.risk_categories, problems.language)
     none_given = joined.eq("") & unknown.isna()
-    problems.add("missing_risk", none_given, "risk_categories", allowed=allowed)
-    problems.add("unknown_risk", unknown.notna(), "risk_categories", value=unknown, allowed=allowed)
+    problems.add("missing_risk", none_given, "risk_categories", allowed=listed)
+    problems.add("unknown_risk", unknown.notna(), "risk_categories", value=unknown, allowed=listed)
 
 
 def _check_hours(data: pd.DataFrame, problems: Problems, config: Config) -> None:
@@ -175,7 +176,7 @@ def _check_cap(data: pd.DataFrame, problems: Problems, config: Config, later: pd
         hits,
         "eur_per_month",
         pupil=data["pupil_ref"],
-        total=number_text(total, problems.language),
+        total=amount_text(total, problems.language),
         limit=number(cap, problems.language),
         rows=rules.group_rows(data, hits, PLAN),
     )

@@ -9,6 +9,7 @@ import asyncio
 import email
 import email.policy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -37,9 +38,15 @@ class _Handler:
     max_messages: int | None = None  # after this many, answer 421 as a server going down does
     drop_after: int | None = None  # after this many, cut the connection at DATA, accepting nothing
     hold_after: int | None = None  # after this many, keep the next DATA waiting until released
+    # After this many, take the next message and then cut the connection before the reply,
+    # once; with `die`, the server also stops listening, as one that crashed at that moment.
+    lose_answer_after: int | None = None
+    die: Callable[[], None] | None = None
     held: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     received: list[Received] = field(default_factory=list)
+    numbered_from: int = 0  # the .eml files already in the outbox: new ones follow them
+    cuts: int = 0  # connections cut after DATA, without a reply
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
@@ -62,19 +69,27 @@ class _Handler:
             return self._cut(server)
         if self.drop_after is not None and count >= self.drop_after:
             return self._cut(server)
+        self._keep(envelope)
+        if self.lose_answer_after is not None and count >= self.lose_answer_after:
+            self.lose_answer_after = None
+            if self.die is not None:
+                self.die()
+            return self._cut(server)  # the message arrived; the client never hears so
+        return "250 Message accepted"
+
+    def _keep(self, envelope: Any) -> None:
         content = envelope.original_content or envelope.content
         item = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(content))
         with self.lock:
             self.received.append(item)
-            number = len(self.received)
+            number = len(self.received) + self.numbered_from
         if self.outbox is not None:
             self.outbox.mkdir(parents=True, exist_ok=True)
             (self.outbox / f"{number:06d}.eml").write_bytes(item.data)
-        return "250 Message accepted"
 
-    @staticmethod
-    def _cut(server: Any) -> str:
-        """Drop the client's connection without a reply: the message was not accepted."""
+    def _cut(self, server: Any) -> str:
+        """Drop the client's connection without a reply."""
+        self.cuts += 1
         if server.transport is not None:
             server.transport.abort()
         return "421 4.4.2 Connection dropped"  # written to a closed connection: nobody reads it
@@ -93,7 +108,10 @@ class SmtpSink:
         self.host = host
         self.port = port or _free_port(host)
         self._handler = _Handler(outbox, {a.lower() for a in refuse or set()})
+        if outbox is not None:
+            self._handler.numbered_from = _last_number(outbox)
         self._controller: Controller | None = None
+        self._dead = False
 
     @property
     def received(self) -> list[Received]:
@@ -134,6 +152,27 @@ class SmtpSink:
         self._handler.hold_after = None
         self._handler.released.set()
 
+    @property
+    def cuts(self) -> int:
+        """Return how many connections were cut after DATA without a reply."""
+        return self._handler.cuts
+
+    def lose_answer(self, after: int, *, die: bool = False) -> None:
+        """Take the message after `after` ones, then cut the connection before replying, once.
+
+        With `die` the server also stops listening at that moment, as if it crashed between
+        DATA and its reply: the message has arrived, the client cannot tell, and nothing
+        answers until `start()` again.
+        """
+        self._handler.die = self._die if die else None
+        self._handler.lose_answer_after = after
+
+    def _die(self) -> None:
+        """Stop listening at once (called in the server's own event loop)."""
+        self._dead = True
+        if self._controller is not None and self._controller.server is not None:
+            self._controller.server.close()
+
     def refuse_address(self, address: str) -> None:
         """Answer 550 to RCPT for this address from now on."""
         self._handler.refuse.add(address.lower())
@@ -141,10 +180,12 @@ class SmtpSink:
     @property
     def running(self) -> bool:
         """Return whether the server is listening."""
-        return self._controller is not None
+        return self._controller is not None and not self._dead
 
     def start(self) -> SmtpSink:
-        """Start listening; return self."""
+        """Start listening (again, after `stop()` or a death); return self."""
+        self.stop()
+        self._dead = False
         self._controller = Controller(
             self._handler, hostname=self.host, port=self.port, decode_data=False
         )
@@ -162,6 +203,12 @@ class SmtpSink:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _last_number(outbox: Path) -> int:
+    """Return the highest number of the `NNNNNN.eml` files in a folder (0: none)."""
+    numbers = [int(p.stem) for p in outbox.glob("*.eml") if p.stem.isdigit()]
+    return max(numbers, default=0)
 
 
 def _free_port(host: str) -> int:

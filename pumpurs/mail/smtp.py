@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from email.utils import parseaddr
 
 import yagmail
 
 from pumpurs.settings import Settings, SmtpTls
+
+
+class AnswerLost(Exception):
+    """The message went out after DATA but the server's answer never came: it may have arrived."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"no answer after DATA: {describe(cause)}")
+        self.cause = cause
 
 
 class SmtpConnection:
@@ -17,13 +26,37 @@ class SmtpConnection:
         self.settings = settings
         self._client: yagmail.SMTP | None = None
 
-    def send(self, mime: bytes, recipient: str) -> None:
-        """Send one message; raise smtplib/OS errors as they come."""
-        client = self._connect()
-        refused = client.smtp.sendmail(self._envelope_from(), [recipient], mime)
-        if refused:
-            code, reason = next(iter(refused.values()))
-            raise smtplib.SMTPRecipientsRefused({recipient: (code, reason)})
+    def send(
+        self, mime: bytes, recipient: str, before_data: Callable[[], None] | None = None
+    ) -> None:
+        """Send one message; raise smtplib/OS errors as they come, `AnswerLost` after DATA.
+
+        `before_data` runs once the server has taken the sender and the recipient, just before
+        DATA: from there on a broken connection leaves it unknown whether the message arrived.
+        """
+        smtp = self._connect().smtp
+        sender = self._envelope_from()
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"size={len(mime)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            _reset(smtp, code)
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            _reset(smtp, code)
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        if before_data is not None:
+            before_data()
+        try:
+            code, reply = smtp.data(mime)
+        except smtplib.SMTPResponseException:
+            raise  # the server answered DATA itself with a refusal: nothing arrived
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise AnswerLost(exc) from exc
+        if code != 250:
+            _reset(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
 
     def close(self) -> None:
         """Close the session if open."""
@@ -66,6 +99,14 @@ class SmtpConnection:
         return self._client
 
 
+def _reset(smtp: smtplib.SMTP, code: int) -> None:
+    """Leave the session ready for the next message after a refusal (closed after a 421)."""
+    try:
+        smtp.close() if code == 421 else smtp.rset()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Return whether an SMTP error means "never going to work" (5xx) rather than "try later"."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -81,6 +122,9 @@ def _text(value: bytes | str) -> str:
 
 
 def describe(exc: BaseException) -> str:
+    """Return a short reason for the outbox and the run's summary."""
+    if isinstance(exc, AnswerLost):
+        return str(exc)[:300]
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
         return f"{code} {_text(text)}"

@@ -343,6 +343,11 @@ class OutboxMessage(Base):
     # A sender claims a few messages at a time, so two runs never send the same one.
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
     claimed_until: Mapped[dt.datetime | None] = mapped_column()
+    # Set just before DATA, cleared when the server answers. Still set when a sender picks the
+    # message up: the answer to an earlier attempt was lost, so the message may have arrived.
+    sending_since: Mapped[dt.datetime | None] = mapped_column()
+    # Sent again after a lost answer: the recipient may have it twice (the same Message-ID).
+    possibly_repeated: Mapped[bool] = mapped_column(Boolean, default=False)
     attachments: Mapped[list[OutboxAttachment]] = relationship(cascade="all, delete-orphan")
 
 

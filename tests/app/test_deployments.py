@@ -9,69 +9,124 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from pumpurs.app.deployments import read_deployments
+from pumpurs.app.deployments import CALENDAR_PHASES, read_deployments
+from pumpurs.calendar import Phase
+from pumpurs.config import Config, load_config
+from pumpurs.semester import SemesterCode
 
 REPO = Path(__file__).resolve().parents[2]
 RIGA = ZoneInfo("Europe/Riga")
-
-# The next three run times from 22 November 2026, as a person in Riga reads them.
-EXPECTED = {
-    ("open-semester", "open-autumn"): ["2027-09-01 07:00", "2028-09-01 07:00", "2029-09-01 07:00"],
-    ("open-semester", "open-spring"): ["2027-01-05 07:00", "2027-01-06 07:00", "2027-01-07 07:00"],
-    ("evaluate-semester", "autumn-term-end"): [
-        "2026-12-22 18:00",
-        "2026-12-23 18:00",
-        "2026-12-24 18:00",
-    ],
-    ("evaluate-semester", "autumn-term-deadline"): [
-        "2027-01-01 18:00",
-        "2027-01-02 18:00",
-        "2027-01-03 18:00",
-    ],
-    ("evaluate-semester", "spring-term-end"): [
-        "2027-05-29 18:00",
-        "2027-05-30 18:00",
-        "2027-05-31 18:00",
-    ],
-    ("evaluate-semester", "spring-term-deadline"): [
-        "2027-06-01 18:00",
-        "2027-06-02 18:00",
-        "2027-06-03 18:00",
-    ],
-    ("route-approvals", "daily-school-days"): [
-        "2026-11-23 08:00",
-        "2026-11-24 08:00",
-        "2026-11-25 08:00",
-    ],
-    ("send-summaries", "after-autumn-evaluation"): [
-        "2027-01-06 08:00",
-        "2027-01-07 08:00",
-        "2027-01-08 08:00",
-    ],
-    ("send-summaries", "after-spring-evaluation"): [
-        "2027-06-13 08:00",
-        "2027-06-14 08:00",
-        "2027-06-15 08:00",
-    ],
-    ("retention", "monthly"): ["2026-12-01 03:00", "2027-01-01 03:00", "2027-02-01 03:00"],
-    ("collect-plans", "daily-school-days"): [
-        "2026-11-23 06:00",
-        "2026-11-24 06:00",
-        "2026-11-25 06:00",
-    ],
-}
+CONFIG = load_config(REPO / "config")
+YEARS = range(2026, 2036)  # the next ten school years
+HOURS = {Phase.OPEN: 7, Phase.COLLECT: 6, Phase.ROUTE: 8, Phase.EVALUATE: 18, Phase.SUMMARIES: 8}
 
 
-def _prefect(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "prefect", *args], cwd=REPO, env=env,
+def _other_calendar() -> Config:
+    """Return the configuration with other term dates: starts and ends on any weekday."""
+    calendar = CONFIG.programme.calendar.model_copy(
+        update={
+            "term1": CONFIG.programme.calendar.term1.model_copy(
+                update={"start": "09-02", "end": "12-19", "evaluation_days": 20}
+            ),
+            "term2": CONFIG.programme.calendar.term2.model_copy(
+                update={"start": "01-08", "end": "06-05", "evaluation_days": 10}
+            ),
+        }
+    )
+    programme = CONFIG.programme.model_copy(update={"calendar": calendar})
+    return CONFIG.model_copy(update={"programme": programme})
+
+
+def _span(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def calendar_days(config: Config, phase: Phase) -> list[dt.date]:
+    """Return the days a phase must run in the ten school years, from the calendar alone."""
+    days: list[dt.date] = []
+    for year in YEARS:
+        autumn = config.semester_dates(SemesterCode(year, 1))
+        spring = config.semester_dates(SemesterCode(year, 2))
+        if phase == Phase.OPEN:
+            days += [autumn.starts_on, spring.starts_on]
+        elif phase in (Phase.COLLECT, Phase.ROUTE):
+            school_year = _span(autumn.starts_on, spring.evaluation_deadline)
+            days += [d for d in school_year if d.weekday() < 5]
+        for dates in (autumn, spring):
+            deadline = dates.evaluation_deadline
+            if phase == Phase.EVALUATE:
+                days += _span(dates.ends_on, deadline + dt.timedelta(days=5))
+            elif phase == Phase.SUMMARIES:
+                days += _span(deadline + dt.timedelta(days=1), deadline + dt.timedelta(days=7))
+    return sorted(days)
+
+
+def scheduled_runs(config: Config) -> dict[Phase, list[dt.datetime]]:
+    """Return every run Prefect's own cron schedules give the deployments in the ten years."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    runs: dict[Phase, list[dt.datetime]] = {}
+    for spec in read_deployments(config):
+        phase = CALENDAR_PHASES.get(spec.entrypoint)
+        if phase is None:  # retention: its own schedule, outside the cycle
+            continue
+        for item in spec.schedules:
+            cron = CronSchedule(cron=item.cron, timezone=item.timezone, day_or=item.day_or)
+            for year in YEARS:  # a year at a time: Prefect gives at most 1,000 dates a call
+                start = dt.datetime(year, 8, 1, tzinfo=RIGA)
+                end = dt.datetime(year + 1, 8, 1, tzinfo=RIGA) - dt.timedelta(seconds=1)
+                dates = asyncio.run(cron.get_dates(n=1000, start=start, end=end))
+                runs.setdefault(phase, []).extend(d.astimezone(RIGA) for d in dates)
+    return {phase: sorted(times) for phase, times in runs.items()}
+
+
+@pytest.mark.parametrize("config", [CONFIG, _other_calendar()], ids=["programme.yaml", "other"])
+def test_the_schedules_run_each_phase_on_the_calendars_days_for_ten_school_years(
+    config: Config,
+) -> None:
+    runs = scheduled_runs(config)
+    assert set(runs) == set(Phase)
+    for phase, times in runs.items():
+        assert [t.date() for t in times] == calendar_days(config, phase), phase
+        assert {(t.hour, t.minute) for t in times} == {(HOURS[phase], 0)}, phase
+
+
+def test_a_term_starting_on_a_weekend_is_opened_once_on_the_monday_after() -> None:
+    opened = [t.date() for t in scheduled_runs(CONFIG)[Phase.OPEN]]
+    assert dt.date(2029, 9, 3) in opened and dt.date(2029, 9, 1) not in opened  # 1.9. a Saturday
+    januaries = [d for d in opened if d.month == 1]
+    assert len(januaries) == len(set(d.year for d in januaries)) == len(YEARS)
+
+
+def test_prefect_yaml_names_no_dates_of_the_cycle(tmp_path: Path) -> None:
+    text = (REPO / "prefect.yaml").read_text(encoding="utf-8")
+    written = yaml.safe_load(text)["deployments"]
+    cycle = [item for item in written if item["entrypoint"] in CALENDAR_PHASES]
+    assert {item["entrypoint"] for item in cycle} == set(CALENDAR_PHASES)
+    assert not any(item.get("schedules") for item in cycle)
+    # Outside the cycle only retention keeps a schedule of its own (monthly, not a term date).
+    others = {item["name"]: item.get("schedules") for item in written if item not in cycle}
+    assert [s["cron"] for s in others["retention"]] == ["0 3 1 * *"]
+    second = text.replace(
+        "    parameters: {}\n", "    parameters: {}\n    schedules: [{cron: '0 7 1 9 *'}]\n", 1
+    )
+    (tmp_path / "prefect.yaml").write_text(second, encoding="utf-8")
+    with pytest.raises(ValueError, match="the calendar gives them"):
+        read_deployments(CONFIG, tmp_path / "prefect.yaml")
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Path) -> None:
+def test_prefect_yaml_deploys_to_a_process_pool_and_the_calendar_gives_the_schedules(
+    tmp_path: Path,
+) -> None:
     from prefect.client.orchestration import get_client
-    from prefect.server.schemas.schedules import CronSchedule
     from prefect.settings import PREFECT_API_URL
 
     env = dict(
@@ -79,19 +134,27 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
         PREFECT_API_URL=str(PREFECT_API_URL.value()),
         PREFECT_HOME=str(tmp_path / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PUMPURS_CONFIG_DIR=str(REPO / "config"),
+        PUMPURS_VAR_DIR=str(tmp_path / "var"),
     )
-    created = _prefect(["work-pool", "create", "pumpurs-process", "--type", "process"], env)
+    created = _run(["prefect", "work-pool", "create", "pumpurs-process", "--type", "process"], env)
     assert created.returncode == 0, created.stdout + created.stderr
-    deployed = _prefect(["--no-prompt", "deploy", "--all"], env)
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-
-    specs = read_deployments()
-    start = dt.datetime(2026, 11, 22, tzinfo=RIGA)
-    seen = {}
+    for command in (["prefect", "--no-prompt", "deploy", "--all"],
+                    ["pumpurs.app.cli", "deployments", "--apply"],
+                    ["prefect", "--no-prompt", "deploy", "--all"]):  # a later release  # fmt: skip
+        done = _run(command, env)
+        assert done.returncode == 0, done.stdout + done.stderr
     with get_client(sync_client=True) as client:
-        for spec in specs:
-            flow_name = spec.name  # each flow is named like its deployment
-            deployment = client.read_deployment_by_name(f"{flow_name}/{spec.name}")
+        kept = {s.name: len(client.read_deployment_by_name(f"{s.name}/{s.name}").schedules)
+                for s in read_deployments(CONFIG)}  # fmt: skip
+    assert kept == {s.name: len(s.schedules) for s in read_deployments(CONFIG)}  # not wiped
+    done = _run(["pumpurs.app.cli", "deployments", "--apply"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "Prefect serverī grafiki iestatīti 5 izvietojumiem."
+
+    with get_client(sync_client=True) as client:
+        for spec in read_deployments(CONFIG):
+            deployment = client.read_deployment_by_name(f"{spec.name}/{spec.name}")
             assert deployment.work_pool_name == "pumpurs-process"
             properties = deployment.parameter_openapi_schema["properties"]
             assert set(properties) == PARAMETERS[spec.name]
@@ -99,14 +162,12 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
                 assert properties["dry_run"]["type"] == "boolean"
             else:
                 assert properties["semester"]["anyOf"]
-            for item in deployment.schedules:
-                cron = CronSchedule(**item.schedule.model_dump(exclude={"type"}))
-                assert cron.timezone == "Europe/Riga"
-                dates = asyncio.run(cron.get_dates(n=3, start=start))
-                seen[(spec.name, item.slug)] = [
-                    d.astimezone(RIGA).strftime("%Y-%m-%d %H:%M") for d in dates
-                ]
-    assert seen == EXPECTED
+            on_server = sorted(
+                (s.slug, s.schedule.cron, s.schedule.timezone, s.schedule.day_or)  # type: ignore[union-attr]
+                for s in deployment.schedules
+            )
+            wanted = sorted((s.slug, s.cron, s.timezone, s.day_or) for s in spec.schedules)
+            assert on_server == wanted, spec.name
 
 
 # What the Prefect UI's form offers for each deployment (its flow's parameters), besides the
@@ -124,7 +185,7 @@ PARAMETERS = {
 def test_every_deployment_offers_its_parameters_with_titles_or_descriptions() -> None:
     from pumpurs.app.runs import flow_at
 
-    for spec in read_deployments():
+    for spec in read_deployments(CONFIG):
         schema = flow_at(spec.entrypoint).parameters.model_dump()
         properties = schema["properties"]
         assert set(properties) == PARAMETERS[spec.name], spec.name

@@ -10,6 +10,7 @@ from pumpurs.approvals import ensure_steps, queue_route_mail, read_link, verify
 from pumpurs.approvals.digest import MAX_LISTED
 from pumpurs.clock import RIGA
 from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
 from pumpurs.store.context import Context
 from pumpurs.store.models import OutboxMessage
 from pumpurs.store.reference import stored_semester
@@ -112,3 +113,60 @@ def test_a_big_digest_lists_the_first_hundred_and_points_to_the_pending_page(
     assert f"izskatīšanai ({MAX_LISTED + 2})" in message.subject
     assert len(re.findall(r"/a/\S+", message.body_text)) == MAX_LISTED
     assert "nav uzskaitīti: 2." in message.body_text and "/p/" in message.body_text
+
+
+def _route_with(ctx: Context, settings: Settings) -> None:
+    with ctx.sessions.begin() as session:
+        ensure_steps(session, ctx.config)
+        semester = stored_semester(session, SemesterCode.parse(SEMESTER))
+        queue_route_mail(session, ctx.config, settings, semester)
+
+
+def test_an_escalation_opens_with_every_waiting_plan_by_region_and_approver(
+    context: Context,
+) -> None:
+    ui = context.settings.model_copy(update={"prefect_ui_url": "http://prefect.example:4200/"})
+    with time_machine.travel(DAY0, tick=False):
+        for number in range(MAX_LISTED + 5):
+            submitted_plan(context, ref=f"P-{number:04d}")
+        submitted_plan(context, "LV-RIG-T01", "R-0001")
+        submitted_plan(context, "LV-RIG-T01", "R-0002")
+    with time_machine.travel(_at(0), tick=False):
+        _route_with(context, ui)
+    with time_machine.travel(_at(4), tick=False):
+        submitted_plan(context, "LV-RIG-T01", "R-0003")  # waits 6 days on the escalation day
+        _route_with(context, ui)
+    with time_machine.travel(_at(10), tick=False):
+        _route_with(context, ui)
+    escalation = next(m for m in _outbox(context) if m.kind == "escalation")
+    text = escalation.body_text
+    assert f"({MAX_LISTED + 7})" in escalation.subject  # every plan now 10 days or older
+    summary = text[: text.index("plāns Nr.")]  # the summary comes before the list
+    assert (
+        "Kurzemes reģions, koordinators@kurzeme.example (reģionālais koordinators): "
+        "gaida 105 plāni, no tiem 10 dienas vai ilgāk: 105; vecākais gaida kopš 05.10.2026. "
+        "(10 dienas)"
+    ) in summary
+    assert (
+        "Rīgas reģions, koordinators@riga.example (reģionālais koordinators): "
+        "gaida 3 plāni, no tiem 10 dienas vai ilgāk: 2; vecākais gaida kopš 05.10.2026. "
+        "(10 dienas)"
+    ) in summary
+    assert "Visi plāni, kas gaida lēmumu jūsu reģionos (108)" in summary
+    live = "http://prefect.example:4200/artifacts/key/semester-status-2026-2027-1-headline"
+    assert live in summary and f'href="{live}"' in escalation.body_html
+    assert len(re.findall("plāns Nr.", text)) == MAX_LISTED
+    html = TAG.sub(" ", escalation.body_html)
+    assert html.index("Kurzemes reģions") < html.index("Plāns")  # the summary table first
+
+
+def test_an_escalation_without_a_prefect_ui_address_has_no_live_link(context: Context) -> None:
+    with time_machine.travel(DAY0, tick=False):
+        submitted_plan(context)
+    for day in (0, 10):
+        with time_machine.travel(_at(day), tick=False):
+            _route(context)
+    escalation = next(m for m in _outbox(context) if m.kind == "escalation")
+    assert "/artifacts/" not in escalation.body_text + escalation.body_html
+    assert "gaida 1 plānu" not in escalation.body_text  # the count is a number, then its noun
+    assert "gaida 1 plāns" in escalation.body_text

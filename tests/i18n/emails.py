@@ -89,7 +89,25 @@ def escalation(n: int) -> dict[str, Any]:
         "since": dt.date(2026, 9, 15),
         "days": n,
     }
-    return {"rows": [row], "count": 1, "more": n, "escalation_days": n, "semester": SEMESTER.code}
+    waiting = {
+        "region": "Kurzemes reģions",
+        "approver": "koordinators@kurzeme.example",
+        "role_name": "reģionālais koordinators",
+        "waiting": n,
+        "overdue": n,
+        "since": dt.date(2026, 9, 15),
+        "days": n,
+    }
+    return {
+        "waiting": [waiting],
+        "waiting_total": n,
+        "rows": [row],
+        "count": 1,
+        "more": n,
+        "escalation_days": n,
+        "semester": SEMESTER.code,
+        "live_view": "https://prefect.example.lv/artifacts/key/semester-status-2026-2027-1-headline",
+    }
 
 
 def evaluation_reminder(n: int) -> dict[str, Any]:
@@ -289,13 +307,16 @@ def _more_plans(n: int) -> list[str]:
 
 
 def _waiting(n: int) -> list[str]:
-    return [f"gaida dienas: {n}"]
+    return [f"gaida {n} {lv(n, 'dienu', 'dienas')}"]
 
 
 def _escalated(n: int) -> list[str]:
+    days = lv(n, "dienu", "dienas")
     return [
-        f"ilgāk par {n} {lv(n, 'dienu', 'dienām')}",
-        f"gaida apstiprinātāja lēmumu {n} {lv(n, 'dienu', 'dienas')} vai ilgāk",
+        f"plāni gaida lēmumu {n} {days} vai ilgāk (1)",
+        f"gaida apstiprinātāja lēmumu {n} {days} vai ilgāk",
+        f"gaida {n} {lv(n, 'plāns', 'plāni')}, no tiem {n} {days} vai ilgāk: {n}; "
+        f"vecākais gaida kopš 15.09.2026. ({n} {lv(n, 'diena', 'dienas')})",
     ]
 
 

@@ -127,3 +127,53 @@ def test_a_parameter_marked_up_in_html_is_plain_in_text() -> None:
 
 def test_the_templates_folder_has_no_per_language_copies() -> None:
     assert not list(Path(TEMPLATES).rglob("lv")) and not list(Path(TEMPLATES).rglob("en"))
+
+
+@pytest.mark.parametrize("email", CASES)
+def test_a_latvian_date_ending_a_sentence_gets_no_second_full_stop(email: Email) -> None:
+    for count in COUNTS:
+        rendered = render_email(email.name, "lv", **email.context(count))
+        for part in (rendered.subject, rendered.text, html.unescape(TAG.sub("", rendered.html))):
+            assert not re.search(r"\d\.\.(?!\.)", part), part
+
+
+@pytest.mark.parametrize("name", ["approval_digest", "approval_reminder"])
+def test_amounts_in_eur_keep_both_decimals(name: str) -> None:
+    rendered = _rendered(name, "lv", 2)
+    assert "63,50 EUR" in rendered.text and "63,5 EUR" not in rendered.text
+    assert "63,50" in rendered.html or name == "approval_reminder"  # its HTML shows no amounts
+    assert "63.50 EUR" in _rendered(name, "en", 2).text
+
+
+def test_the_escalation_subject_counts_a_plan_waiting_exactly_the_limit() -> None:
+    subject = _rendered("escalation", "lv", 10).subject
+    assert "10 dienas vai ilgāk" in subject and "ilgāk par" not in subject
+    english = _rendered("escalation", "en", 10).subject
+    assert "10 days or longer" in english and "more than" not in english
+
+
+def _report(language: str, rejected: int, unreadable: bool, plans: int = 3) -> RenderedEmail:
+    email = next(e for e in EMAILS if e.name == "intake_report")
+    context = email.context(rejected)
+    files = context["files"] if unreadable else context["files"][:1]
+    counts = dict.fromkeys(("new", "revised", "unchanged"), plans)
+    return render_email("intake_report", language, **context | {"files": files, "plans": counts})
+
+
+@pytest.mark.parametrize("rejected", [0, 2])
+def test_a_report_subject_counts_unreadable_files_too(rejected: int) -> None:
+    subject = _report("lv", rejected, unreadable=True).subject
+    assert "nenolasāmu failu: 1" in subject and "viss pieņemts" not in subject, subject
+    english = _report("en", rejected, unreadable=True).subject
+    assert "1 file unreadable" in english and "all accepted" not in english, english
+    assert ("noraidīto rindu: 2" in subject) == bool(rejected)
+
+
+def test_an_all_accepted_report_says_all_accepted_and_claims_no_routing() -> None:
+    rendered = _report("en", 0, unreadable=False)
+    assert rendered.subject.endswith("all accepted")
+    for part in (rendered.text, _plain(rendered.html)):
+        assert "regional coordinator" not in part and "have been sent" not in part
+        assert "next approval round" in part
+    unchanged = _report("en", 0, unreadable=False, plans=0)
+    assert "approval" not in unchanged.text

@@ -224,9 +224,10 @@ def test_a_row_with_several_problems_lists_them_all() -> None:
             {"measure": "subject_consultation"},
             "missing_subject",
             "Pasākumam “individuālās konsultācijas mācību priekšmetā” jānorāda mācību "
-            "priekšmets. Aizpildiet kolonnu “Mācību priekšmets” ar vienu no: mathematics, "
-            "latvian, english, russian, natural_sciences, physics, chemistry, biology, "
-            "geography, history, social_sciences, sport.",
+            "priekšmets. Aizpildiet kolonnu “Mācību priekšmets” ar vienu no: “matemātika”, "
+            "“latviešu valoda un literatūra”, “angļu valoda”, “krievu valoda”, “dabaszinības”, "
+            "“fizika”, “ķīmija”, “bioloģija”, “ģeogrāfija”, “vēsture”, “sociālās zinības”, "
+            "“sports”.",
         ),
         (
             {"grade": "4"},
@@ -300,7 +301,7 @@ def test_over_cap_rejects_every_eur_row_of_the_pupil() -> None:
     }
     assert validation.accepted["row_number"].tolist() == [2, 5]
     assert message(validation, 3, "over_cap") == (
-        "Skolēna “S-001” kompensācijas kopā ir 350,5 EUR mēnesī, bet drīkst būt ne vairāk kā "
+        "Skolēna “S-001” kompensācijas kopā ir 350,50 EUR mēnesī, bet drīkst būt ne vairāk kā "
         "300 EUR. Samaziniet summas kolonnā “EUR mēnesī” (rindas: 3, 4), lai kopā "
         "nepārsniegtu 300 EUR."
     )
@@ -558,3 +559,25 @@ def test_75000_rows_are_each_accepted_or_rejected() -> None:
     validation = validate_plans(rows, CONFIG)
     assert_accounted(rows, validation)
     assert len(validation.rejections) > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "latvian", "english", "key"),
+    [
+        ({"measure": "tutoring"}, "unknown_measure", "psihologa konsultācijas",
+         "psychologist consultations", "psychologist"),
+        ({"measure": "subject_consultation"}, "missing_subject", "matemātika", "mathematics",
+         "mathematics"),
+        ({"risk_categories": "poverty"}, "unknown_risk", "ekonomiskie riski", "economic risks",
+         "economic"),
+        ({"risk_categories": ""}, "missing_risk", "ar ģimeni saistītie riski", "family risks",
+         "family"),
+    ],
+)  # fmt: skip
+def test_allowed_values_are_listed_as_the_templates_labels_not_keys(
+    change: dict[str, str], rule: str, latvian: str, english: str, key: str
+) -> None:
+    text = message(validate_plans(batch(change), CONFIG), 2, rule)
+    assert f"“{latvian}”" in text and key not in text.split(":", 1)[1], text
+    text = message(validate_plans(batch(change), CONFIG, language="en"), 2, rule)
+    assert f"“{english}”" in text, text

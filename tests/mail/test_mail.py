@@ -227,3 +227,80 @@ def test_every_email_template_pair_renders_text_without_tags(language: str) -> N
     assert "Liepājas Raiņa 6. vidusskola" in email.text
     expected = "22.09.2026." if language == "lv" else "22 Sept 2026"
     assert expected in email.subject
+
+
+def _rows(ctx: Context) -> list[tuple[str, str, bool, bool]]:
+    """Return (Message-ID, status, in flight, possibly repeated) of every message, in order."""
+    with ctx.sessions() as session:
+        found = session.execute(
+            select(
+                OutboxMessage.message_id,
+                OutboxMessage.status,
+                OutboxMessage.sending_since,
+                OutboxMessage.possibly_repeated,
+            ).order_by(OutboxMessage.id)
+        ).all()
+    return [(str(m), str(s), flying is not None, bool(r)) for m, s, flying, r in found]
+
+
+def _ids_received(smtp: SmtpSink) -> list[str]:
+    return [str(received.message()["Message-ID"]) for received in smtp.received]
+
+
+def test_a_message_whose_answer_died_with_the_server_goes_again_once_with_its_message_id(
+    context: Context, smtp: SmtpSink
+) -> None:
+    _queue(context, 3)
+    smtp.lose_answer(after=1, die=True)  # takes the second message, then dies before replying
+    broken = deliver(context.sessions, context.settings, retry_delays=[0.01])
+    assert (broken.sent, broken.left_queued, broken.possibly_repeated) == (1, 2, 0)
+    ids = [m for m, _, _, _ in _rows(context)]
+    assert _ids_received(smtp) == ids[:2]  # the second one arrived, unknown to the sender
+    assert _rows(context)[1] == (ids[1], "queued", True, False)  # in flight: answer lost
+    smtp.start()
+    healed = deliver(context.sessions, context.settings)
+    assert (healed.sent, healed.left_queued, healed.possibly_repeated) == (2, 0, 1)
+    assert healed.as_dict()["mail_possibly_repeated"] == 1
+    assert _ids_received(smtp) == [ids[0], ids[1], ids[1], ids[2]]  # the same Message-ID
+    assert _rows(context) == [
+        (ids[0], "sent", False, False),
+        (ids[1], "sent", False, True),
+        (ids[2], "sent", False, False),
+    ]
+    assert len(set(ids)) == 3
+    (note,) = mail_notes({**healed.as_dict(), "last_error": None})
+    assert "1" in note and "Message-ID" in note
+    assert deliver(context.sessions, context.settings).sent == 0
+
+
+def test_an_answer_lost_mid_batch_is_sent_again_once_in_the_same_run(
+    context: Context, smtp: SmtpSink
+) -> None:
+    _queue(context, 3)
+    smtp.lose_answer(after=1)  # the connection breaks after the second DATA; the server lives
+    report = deliver(context.sessions, context.settings, retry_delays=[0.01])
+    assert (report.sent, report.left_queued, report.possibly_repeated) == (3, 0, 1)
+    ids = [m for m, _, _, _ in _rows(context)]
+    assert _ids_received(smtp) == [ids[0], ids[1], ids[1], ids[2]]
+    assert [r for _, _, _, r in _rows(context)] == [False, True, False]
+
+
+def test_a_message_whose_answer_is_always_lost_goes_at_most_twice_a_run(
+    context: Context, smtp: SmtpSink
+) -> None:
+    _queue(context, 2)
+    smtp.drop_after = 0  # every DATA is cut before the reply (and nothing is kept)
+    first = deliver(context.sessions, context.settings, retry_delays=[0.01, 0.01, 0.01])
+    assert (first.sent, first.left_queued) == (0, 2)
+    assert first.last_error is not None and "no answer after DATA" in first.last_error
+    assert [(s, f) for _, s, f, _ in _rows(context)] == [("queued", True), ("queued", False)]
+    second = deliver(context.sessions, context.settings, retry_delays=[0.01, 0.01, 0.01])
+    assert (second.sent, second.left_queued) == (0, 2)
+    with context.sessions() as session:
+        attempts = list(session.scalars(select(OutboxMessage.attempts).order_by(OutboxMessage.id)))
+    assert attempts == [2, 0]  # each run left it queued once; the second one waited behind it
+    assert smtp.cuts == 3  # sent twice by the first run (once and once again), once by the next
+    smtp.drop_after = None
+    healed = deliver(context.sessions, context.settings)
+    assert (healed.sent, healed.possibly_repeated) == (2, 1)
+    assert len(smtp.received) == 2

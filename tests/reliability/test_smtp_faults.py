@@ -1,5 +1,7 @@
-"""The SMTP server down, answering 421 or cutting the connection mid-batch, during real flows:
-once it is back, every message arrives exactly once, counted at the server."""
+"""The SMTP server down, answering 421, cutting the connection mid-batch or dying between DATA
+and its reply, during real flows: once it is back, every message arrives, counted at the server:
+once, or (when the server's answer was lost) once more with the same Message-ID, as the run
+says."""
 
 from __future__ import annotations
 
@@ -38,6 +40,10 @@ def refusing_after_3(smtp: SmtpSink) -> None:
 
 def cutting_after_4(smtp: SmtpSink) -> None:
     smtp.drop_after = 4
+
+
+def dying_after_data_of_the_4th(smtp: SmtpSink) -> None:
+    smtp.lose_answer(after=3, die=True)
 
 
 def heal(smtp: SmtpSink) -> None:
@@ -139,3 +145,30 @@ def test_collect_reports_go_once_each_after_the_server_refused_mid_batch(
     assert isinstance(broken.result(raise_on_failure=False), MailNotDelivered)
     assert state.is_completed(), state.message
     assert len(coordinators) > 2 and state.result()["files"] == 0
+
+
+def test_a_server_dying_between_data_and_its_reply_repeats_one_message_and_says_so(
+    context: Context, smtp: SmtpSink, tally: Tally
+) -> None:
+    invitees = [school.coordinator.email for school in context.config.schools]
+    dying_after_data_of_the_4th(smtp)
+    tally.fault()
+    broken = open_semester(SEMESTER.code, return_state=True)
+    assert broken.is_failed() and len(smtp.received) == 4, broken.message
+    heal(smtp)
+    healed = open_semester(SEMESTER.code, return_state=True)
+    assert healed.is_completed(), healed.message
+    ids = message_ids(smtp)
+    queued = outbox(context)
+    # Counted at the server: one delivery more than messages, all of them distinct by
+    # Message-ID (so a mail program shows one), and the run that repeated it says so.
+    assert len(ids) == len(invitees) + 1
+    assert len(set(ids)) == len(queued) == len(invitees)
+    assert healed.result()["mail_possibly_repeated"] == 1
+    assert healed.result()["mail_sent"] == len(invitees) - 3
+    assert ids.count(ids[3]) == 2 and {s for _, _, s in queued} == {MailStatus.SENT}
+    # The declared repeat is the same message (one Message-ID), not a duplicate to count.
+    tally.reconcile(invitees, {r for m in smtp.received for r in m.recipients})
+    assert sorted(set(ids)) == sorted(m for m, _, _ in queued)
+    again = open_semester(SEMESTER.code)
+    assert (again["mail_sent"], again["mail_possibly_repeated"]) == (0, 0)

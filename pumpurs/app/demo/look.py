@@ -66,8 +66,8 @@ def where_to_look(
     else:
         say(
             t.gettext(
-                "Prefect UI: run `make serve` and open http://127.0.0.1:4200 (these runs are "
-                "kept in %(home)s)",
+                "Prefect UI: run `make serve-demo` and open http://127.0.0.1:4200 (these runs "
+                "are kept in %(home)s; the approval web app then works on this database)",
                 home=_prefect_home(),
             )
         )

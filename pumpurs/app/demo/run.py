@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,8 @@ from pumpurs.app.demo.cycle import Cycle
 from pumpurs.app.demo.lines import Lines
 from pumpurs.app.demo.look import shown, where_to_look
 from pumpurs.app.demo.web import WebApp, free_port
+from pumpurs.app.demo.world import demo_settings
+from pumpurs.app.prefect_api import prefect_server
 from pumpurs.generate import Scale, generate
 from pumpurs.mail.sink import SmtpSink
 from pumpurs.semester import SemesterCode
@@ -23,7 +24,6 @@ from pumpurs.store.context import load_context, use_settings
 
 SEMESTER = SemesterCode.parse("2026/2027-1")
 RETURN_SHARE = 0.05  # plans the approvers send back to the school with a reason
-LOCAL_PREFECT = "http://127.0.0.1:4200"  # where `make serve` runs Prefect
 
 
 def run_demo(base: Settings | None = None, scale: Scale = "city") -> dict[str, Any]:
@@ -56,7 +56,7 @@ def run_demo(base: Settings | None = None, scale: Scale = "city") -> dict[str, A
     )
     port = free_port()
     with SmtpSink(outbox=outbox) as sink, _prefect_ui() as ui:
-        settings = _settings(base, demo_dir, f"http://127.0.0.1:{port}", sink)
+        settings = demo_settings(base, f"http://127.0.0.1:{port}", sink.host, sink.port)
         smtp = f"{sink.host}:{sink.port}"
         servers = t.gettext(
             "Web app %(web)s, mail server %(smtp)s (every message → %(outbox)s)",
@@ -81,23 +81,6 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def _settings(base: Settings, demo_dir: Path, url: str, sink: SmtpSink) -> Settings:
-    """Return the demo's settings: its own database, generated config and inbox, the sink."""
-    return base.model_copy(
-        update={
-            "database_url": f"sqlite:///{(demo_dir / 'pumpurs.db').resolve()}",
-            "config_dir": demo_dir / "data" / "config",
-            "inbox_dir": demo_dir / "data" / "inbox",
-            "base_url": url,
-            "smtp_host": sink.host,
-            "smtp_port": sink.port,
-            "smtp_user": None,
-            "smtp_password": None,
-            "smtp_tls": "none",
-        }
-    )
-
-
 @contextmanager
 def _prefect_ui() -> Iterator[str | None]:
     """Report to the Prefect server that runs (configured, or `make serve`'s); yield its UI.
@@ -105,17 +88,9 @@ def _prefect_ui() -> Iterator[str | None]:
     Without one, the flows use Prefect's own short-lived server, which keeps the runs in
     PREFECT_HOME for `make serve` to show later; None is yielded then.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
-
     _quiet_console()
-    configured = PREFECT_API_URL.value()
-    if configured:
-        yield PREFECT_UI_URL.value() or str(configured).removesuffix("/api")
-    elif _answers(f"{LOCAL_PREFECT}/api/health"):
-        with temporary_settings({PREFECT_API_URL: f"{LOCAL_PREFECT}/api"}):
-            yield LOCAL_PREFECT
-    else:
-        yield None
+    with prefect_server() as ui:
+        yield ui
 
 
 def _quiet_console() -> None:
@@ -127,11 +102,3 @@ def _quiet_console() -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, PrefectConsoleHandler):
             handler.setLevel(max(handler.level, logging.WARNING))
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=0.5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False

@@ -60,7 +60,7 @@ def test_opening_the_link_shows_the_plan_and_changes_nothing(
     assert page.status_code == 200
     text = _text(page.text)
     for expected in ("Liepājas Raiņa 6. vidusskola", "P-SHOW1", "Uzlabot sekmes matemātikā",
-                     "psihologa konsultācijas", "45,5 EUR mēnesī", "Apstiprināt plānu",
+                     "psihologa konsultācijas", "45,50 EUR mēnesī", "Apstiprināt plānu",
                      "Atgriezt labošanai"):  # fmt: skip
         assert expected in text
     assert 'name="viewport"' in page.text and page.headers["cache-control"] == "no-store"
