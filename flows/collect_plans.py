@@ -14,8 +14,13 @@ from tasks.intake import collect_plan_files
 
 
 @flow(name="collect-plans", description="Nolasa skolu iesniegtos plānu failus un pārbauda rindas.")
-def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
-    """Collect the semester's new plan files (the calendar's current semester if none given)."""
+def collect_plans(semester: SemesterParameter = "") -> RunCounts:
+    """Collect the semester's new plan files (the calendar's current semester if none given).
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+    """
     stored = prepare(semester, Phase.COLLECT)
     code = stored.code
     title = run_texts().gettext("Plan files of %(code)s", code=code.code)
@@ -29,10 +34,11 @@ def collect_plans(semester: SemesterParameter | None = None) -> RunCounts:
         title,
         counts,
         mail,
+        progress,
         notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems],
         tables={"schools": report.schools, "file-problems": report.file_problems},
     )
 
 
 if __name__ == "__main__":
-    collect_plans(sys.argv[1] if len(sys.argv) > 1 else None)
+    collect_plans(sys.argv[1] if len(sys.argv) > 1 else "")

@@ -17,8 +17,13 @@ from tasks.dashboard import Progress, RunCounts, finish_run, run_texts
     name="route-approvals",
     description="Nosūta apstiprinātājiem jauno plānu apkopojumus, atgādinājumus un eskalācijas.",
 )
-def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
-    """Route the plans awaiting a decision (the calendar's current semester if none is given)."""
+def route_approvals(semester: SemesterParameter = "") -> RunCounts:
+    """Route the plans awaiting a decision (the calendar's current semester if none is given).
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+    """
     stored = prepare(semester, Phase.ROUTE)
     code = stored.code
     title = run_texts().gettext("Plan approvals %(code)s", code=code.code)
@@ -30,7 +35,7 @@ def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
     mail = send_mail()
     progress.update(80)
     overview = approval_overview(stored)
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         "steps_created": steps.created,
@@ -41,8 +46,8 @@ def route_approvals(semester: SemesterParameter | None = None) -> RunCounts:
     }
     tables = {**overview.tables(), "reminders-sent": routed.reminder_rows,
               "escalations-sent": routed.escalation_rows}  # fmt: skip
-    return finish_run("route-approvals", code, title, counts, mail, tables=tables)
+    return finish_run("route-approvals", code, title, counts, mail, progress, tables=tables)
 
 
 if __name__ == "__main__":
-    route_approvals(sys.argv[1] if len(sys.argv) > 1 else None)
+    route_approvals(sys.argv[1] if len(sys.argv) > 1 else "")

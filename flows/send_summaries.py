@@ -24,8 +24,14 @@ LEVELS = ("school", "region", "nation")
     name="send-summaries",
     description="Nosūta semestra kopsavilkumus skolām, reģioniem un programmas vadībai.",
 )
-def send_summaries(semester: SemesterParameter | None = None, force: bool = False) -> RunCounts:
-    """Send each summary once, or again if forced (default: the latest evaluated semester)."""
+def send_summaries(semester: SemesterParameter = "", force: bool = False) -> RunCounts:
+    """Send each summary once, or again if forced (default: the latest evaluated semester).
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+        force: Sūtīt vēlreiz visiem, arī tiem, kas kopsavilkumu jau saņēmuši.
+    """
     stored = prepare(semester, Phase.SUMMARIES)
     code = stored.code
     t = run_texts()
@@ -41,7 +47,7 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
     charts_title = t.gettext("%(title)s: charts", title=title)
     publish_markdown("summaries", code, "charts", markdown, charts_title)
     mail = send_mail()
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         "figures_changed": figures.changed,
@@ -60,8 +66,8 @@ def send_summaries(semester: SemesterParameter | None = None, force: bool = Fals
         ),
     ]
     tables = {"regions": report.regions, "schools": report.schools}
-    return finish_run("summaries", code, title, counts, mail, notes, tables)
+    return finish_run("summaries", code, title, counts, mail, progress, notes, tables)
 
 
 if __name__ == "__main__":
-    send_summaries(sys.argv[1] if len(sys.argv) > 1 else None)
+    send_summaries(sys.argv[1] if len(sys.argv) > 1 else "")

@@ -51,3 +51,8 @@ def markdown_images(title: str, lines: Iterable[str], images: Iterable[tuple[str
         data = base64.b64encode(png).decode("ascii")
         parts.append(f"## {_cell(alt)}\n\n![{_cell(alt)}](data:image/png;base64,{data})\n")
     return "\n".join(parts)
+
+
+def markdown_cell(value: Any) -> str:
+    """Return a value fit for one table cell or list item: personal codes masked, one line."""
+    return _cell(value)

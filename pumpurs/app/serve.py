@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pumpurs.app.deployments import read_deployments
+from pumpurs.app.deployments import PREFECT_YAML, read_deployments
 from pumpurs.app.runs import flow_at
 from pumpurs.i18n.catalogue import texts
 
@@ -49,11 +49,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _runner_deployments() -> list[Any]:
+def runner_deployments(path: Path = PREFECT_YAML) -> list[Any]:
+    """Return every deployment of prefect.yaml, with its schedules and triggers, to serve."""
     from prefect.schedules import Cron
 
     deployments = []
-    for spec in read_deployments():
+    for spec in read_deployments(path):
         flow: Any = flow_at(spec.entrypoint)
         deployments.append(
             flow.to_deployment(
@@ -66,9 +67,23 @@ def _runner_deployments() -> list[Any]:
                     Cron(s.cron, timezone=s.timezone, day_or=s.day_or, slug=s.slug)
                     for s in spec.schedules
                 ],
+                triggers=triggers(spec.name, spec.triggers),
             )
         )
     return deployments
+
+
+def triggers(deployment: str, specs: list[dict[str, Any]]) -> list[Any]:
+    """Return a deployment's triggers from their prefect.yaml form, named as `prefect deploy`
+    names the unnamed ones, so that serving creates the same automations as deploying."""
+    from prefect.events import DeploymentTriggerTypes
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(DeploymentTriggerTypes)
+    return [
+        adapter.validate_python({"name": f"{deployment}__automation_{number}", **spec})
+        for number, spec in enumerate(specs, start=1)
+    ]
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -108,7 +123,7 @@ def serve(
                 print(f"{label.ljust(width)}{url}", flush=True)
             from prefect import serve as prefect_serve
 
-            prefect_serve(*_runner_deployments(), print_starting_message=False)
+            prefect_serve(*runner_deployments(), print_starting_message=False)
         except KeyboardInterrupt:
             print(t.gettext("Stopping…"), flush=True)
         finally:
