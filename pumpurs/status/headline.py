@@ -191,7 +191,7 @@ def _next_run(s: SemesterStatus, t: Texts) -> list[str]:
             "Next scheduled run: %(deployment)s on %(date)s at %(time)s.",
             deployment=run.deployment,
             date=fmt_day(local.date(), t.language),
-            time=f"{local:%H:%M}",
+            time=local.strftime("%H:%M"),
         )
     ]
 

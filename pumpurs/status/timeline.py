@@ -20,7 +20,7 @@ class Stage(StrEnum):
 
 
 MILESTONES = {  # the semester's dates, in calendar order, and what each is called
-    "starts_on": N_("Semester opens"),
+    "starts_on": N_("Semester starts"),
     "submission_deadline": N_("Submission deadline"),
     "ends_on": N_("End of the term"),
     "evaluation_deadline": N_("Evaluation deadline"),
