@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,7 +60,13 @@ EXPECTED = {
         "2026-11-24 06:00",
         "2026-11-25 06:00",
     ],
+    ("semester-status", "working-hours"): [
+        "2026-11-23 07:00",
+        "2026-11-23 07:15",
+        "2026-11-23 07:30",
+    ],
 }
+PHASES = ["open-semester", "collect-plans", "route-approvals", "evaluate-semester"]
 
 
 def _prefect(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -92,7 +99,10 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
             flow_name = spec.name  # each flow is named like its deployment
             deployment = client.read_deployment_by_name(f"{flow_name}/{spec.name}")
             assert deployment.work_pool_name == "pumpurs-process"
-            assert deployment.parameter_openapi_schema["properties"]["semester"]["anyOf"]
+            field = deployment.parameter_openapi_schema["properties"]["semester"]
+            # A text box at once in the Custom run form: a string, not "string or None".
+            assert (field["type"], field["default"], "anyOf" in field) == ("string", "", False)
+            assert field["description"].startswith("Semestra kods: mācību gads un 1. vai 2.")
             for item in deployment.schedules:
                 cron = CronSchedule(**item.schedule.model_dump(exclude={"type"}))
                 assert cron.timezone == "Europe/Riga"
@@ -101,3 +111,62 @@ def test_prefect_yaml_deploys_to_a_process_pool_with_riga_schedules(tmp_path: Pa
                     d.astimezone(RIGA).strftime("%Y-%m-%d %H:%M") for d in dates
                 ]
     assert seen == EXPECTED
+    assert _status_triggers(client_automations()) == EXPECTED_TRIGGERS
+
+
+EXPECTED_TRIGGERS = {
+    "semester-status-after-a-run": (
+        ["prefect.flow-run.Completed"],
+        {"prefect.resource.role": "flow", "prefect.resource.name": PHASES},
+        {"semester": "{{ flow_run.parameters.get('semester') or '' }}"},
+    ),
+    "semester-status-after-decisions": (
+        ["pumpurs.plan.approved", "pumpurs.plan.returned"],
+        {},
+        {"semester": "{{ event.payload.semester }}"},
+    ),
+}
+
+
+def client_automations() -> list[Any]:
+    """Return every automation the Prefect server has."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return list(client.read_automations())
+
+
+def _status_triggers(automations: list[Any]) -> dict[str, tuple[Any, ...]]:
+    """Return what each automation of the semester-status deployment reacts to and passes on,
+    after checking that it debounces (60 s window, the run 60 s after the first event) and runs
+    that deployment."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("semester-status/semester-status")
+    found = {}
+    for automation in automations:
+        actions = automation.actions
+        if [getattr(action, "deployment_id", None) for action in actions] != [deployment.id]:
+            continue
+        trigger, (action,) = automation.trigger, actions
+        assert (trigger.posture, trigger.threshold) == ("Reactive", 1)
+        assert trigger.within == action.schedule_after == dt.timedelta(seconds=60)
+        assert action.type == "run-deployment"
+        related = trigger.match_related
+        related = dict(related.root) if not isinstance(related, list) and related else {}
+        found[automation.name] = (sorted(trigger.expect), related, action.parameters)
+    return found
+
+
+def test_serve_gives_the_same_triggers_as_deploy() -> None:
+    from pumpurs.app.serve import runner_deployments
+
+    served = {d.name: d for d in runner_deployments()}
+    triggers = served["semester-status"].triggers
+    assert [t.name for t in triggers] == list(EXPECTED_TRIGGERS)
+    for trigger in triggers:
+        expect, related, parameters = EXPECTED_TRIGGERS[trigger.name]
+        assert (sorted(trigger.expect), trigger.parameters) == (expect, parameters)
+        assert trigger.within == trigger.schedule_after == dt.timedelta(seconds=60)
+    assert not any(d.triggers for name, d in served.items() if name != "semester-status")
