@@ -105,11 +105,13 @@ def none_rows(column: str) -> list[dict[str, Any]]:
 
 def publish_table(
     flow: str, semester: SemesterCode, part: str, rows: list[dict[str, Any]], description: str
-) -> None:
-    """Publish one keyed table artifact of the run."""
-    create_table_artifact(
+) -> UUID:
+    """Publish one keyed table artifact of the run; return its id."""
+    created = create_table_artifact(
         key=artifact_key(flow, semester, part), table=rows, description=description
     )
+    assert isinstance(created, UUID)  # called from sync code: the call returned its result
+    return created
 
 
 def publish_markdown(

@@ -3,6 +3,8 @@ from the store; and its artifacts, published every run whatever they hold."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
@@ -33,7 +35,7 @@ from pumpurs.status.tables import none_text
 from pumpurs.store.context import context, load_context
 from tasks import IO_RETRIES
 from tasks.common import requested, run_language
-from tasks.dashboard import artifact_key, publish_markdown, publish_table
+from tasks.dashboard import publish_markdown, publish_table
 
 FLOW = "semester-status"
 SCHEDULED_RUNS_READ = 200
@@ -94,17 +96,20 @@ def read_status(code: SemesterCode, upcoming: list[Upcoming]) -> SemesterStatus:
         return semester_status(session, ctx.config, code, utcnow(), upcoming)
 
 
-def artifact_link(code: SemesterCode, part: str) -> str:
-    """Return the Prefect UI's address of a status artifact (relative when the UI's is unknown)."""
+def artifact_link(artifact: UUID) -> str:
+    """Return the Prefect UI's address of one artifact (relative when the UI's is unknown)."""
     ui = (PREFECT_UI_URL.value() or "").rstrip("/")
-    return f"{ui}/artifacts/key/{artifact_key(FLOW, code, part)}"
+    return f"{ui}/artifacts/artifact/{artifact}"
 
 
 def publish_status(code: SemesterCode, status: SemesterStatus) -> None:
-    """Publish every table of the status (an empty one as a "none" row) and its headline."""
+    """Publish every table of the status (an empty one as a "none" row), then its headline,
+    whose links open the tables of the same run."""
     language = run_language()
     title = headline_title(status, language)
-    for part, table in status_tables(status, language).items():
-        publish_table(FLOW, code, part, table.records(none_text(language)), table.title)
-    markdown = headline_markdown(status, language, lambda part: artifact_link(code, part))
+    published = {
+        part: publish_table(FLOW, code, part, table.records(none_text(language)), table.title)
+        for part, table in status_tables(status, language).items()
+    }
+    markdown = headline_markdown(status, language, lambda part: artifact_link(published[part]))
     publish_markdown(FLOW, code, "headline", markdown, title)

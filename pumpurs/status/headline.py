@@ -40,8 +40,10 @@ def headline_markdown(
     parts = [f"# {markdown_cell(headline_title(status, language))}\n"]
     parts.append("\n".join(f"- {markdown_cell(line)}" for line in headline(status, language)))
     if link is not None:
-        links = [f"[{t.gettext(title)}]({link(part)})" for part, title in PARTS.items()]
-        parts.append(f"\n## {t.gettext('Tables')}\n\n" + "\n".join(f"- {x}" for x in links))
+        links = [f"- [{t.gettext(title)}]({link(part)})" for part, title in PARTS.items()]
+        heading = t.gettext("Tables")
+        parts.append(f"\n## {heading}\n")
+        parts.append("\n".join(links))
     return "\n".join(parts) + "\n"
 
 

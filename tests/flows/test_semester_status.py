@@ -105,7 +105,9 @@ def test_a_decision_in_the_web_app_shows_in_the_next_status_run(context: Context
     assert timeline["Semestra beigas"]["No šodienas"] == "pēc 99 dienām"
     headline = str(latest_artifact(f"{PREFIX}-headline")["data"])
     assert "Lēmumu gaida 2 plāni." in headline
-    assert "/artifacts/key/semester-status-2026-2027-1-schools-not-submitted)" in headline
+    table = latest_artifact(f"{PREFIX}-schools-not-submitted")  # linked: the same run's table
+    assert "[Skolas, kas vēl nav iesniegušas plānus](http://" in headline
+    assert f"/artifacts/artifact/{table['id']})" in headline
     assert latest_artifact(f"{PREFIX}-progress")["data"] == 100.0
 
 
