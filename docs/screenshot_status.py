@@ -61,7 +61,7 @@ def prepare(work: Path) -> dict[str, str]:
         "PUMPURS_SMTP_PORT": "1",
     }
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=env["PUMPURS_DATABASE_URL"],
         config_dir=work / "data" / "config",
         inbox_dir=work / "data" / "inbox",
