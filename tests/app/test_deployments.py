@@ -118,7 +118,7 @@ EXPECTED_TRIGGERS = {
     "semester-status-after-a-run": (
         ["prefect.flow-run.Completed"],
         {"prefect.resource.role": "flow", "prefect.resource.name": PHASES},
-        {"semester": "{{ flow_run.parameters.get('semester') or '' }}"},
+        {"semester": "{{ flow_run.parameters.semester | default('', true) }}"},
     ),
     "semester-status-after-decisions": (
         ["pumpurs.plan.approved", "pumpurs.plan.returned"],

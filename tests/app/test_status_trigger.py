@@ -1,6 +1,7 @@
-"""The semester-status deployment's own trigger, driven for real: `pumpurs serve`'s runner
-deployment (its triggers read from prefect.yaml) on Prefect's harness, two decisions in the
-web app in a burst, and the one run the debounced trigger starts shows them both."""
+"""The semester-status deployment's own triggers, driven for real: `pumpurs serve`'s runner
+deployment (its triggers read from prefect.yaml) on Prefect's harness; two decisions in the
+web app in a burst, and the one run the debounced trigger starts shows them both; then the end
+of a collect run starts the next one, for the collect run's semester."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from flows.collect_plans import collect_plans
 from pumpurs.app.deployments import PREFECT_YAML
 from pumpurs.clock import utcnow
 from pumpurs.store.context import Context
@@ -173,3 +175,14 @@ def test_a_burst_of_decisions_gives_one_run_that_shows_them_all(
     waiting = json.loads(found["semester-status-2026-2027-1-approvals-by-region"]["data"])
     assert [(row["Reģions"], row["Gaida"]) for row in waiting] == [("Rīgas reģions", 1)]
     assert "Lēmumu gaida 1 plāns." in found["semester-status-2026-2027-1-headline"]["data"]
+
+    # A phase run's end (Prefect's own event) triggers the next one, with the run's semester.
+    assert collect_plans(SEMESTER)["files"] == 0
+    wait_for(
+        lambda: len(_runs(served)) == 2 and finished(),
+        150,
+        "the end of a collect run did not trigger a semester-status run",
+    )
+    latest = max(_runs(served), key=lambda run: run.expected_start_time)
+    assert latest.state.is_completed(), latest.state.message
+    assert latest.parameters == {"semester": SEMESTER}
