@@ -27,10 +27,11 @@ from typing import Any
 import time_machine
 from playwright.sync_api import Page, sync_playwright
 
+from pumpurs.clock import RIGA
+
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 CHROMIUM = "/usr/bin/chromium"
-RIGA = dt.timezone(dt.timedelta(hours=3))  # Latvian summer time, all of September
 LEFT_OUT = ("LV-LAC-101", "LV-MEZ-104", "LV-OZO-101")  # schools whose files are not sent
 OPENED = dt.datetime(2026, 9, 1, 8, 0, tzinfo=RIGA)
 COLLECTED = dt.datetime(2026, 9, 7, 6, 0, tzinfo=RIGA)

@@ -115,15 +115,18 @@ def serve(
             web = _start([sys.executable, "-m", "pumpurs.app.cli", "web", "--host", host,
                           "--port", str(web_port)], env)  # fmt: skip
             stack.callback(_stop, web)
+            # Import Prefect and build the deployments while the servers start: the seconds
+            # this takes are not spent after the addresses are printed, when a stop is expected.
+            from prefect import serve as prefect_serve
+
+            deployments = runner_deployments()
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
             urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url}
             width = max(len(label) for label in urls) + 2
             for label, url in urls.items():
                 print(f"{label.ljust(width)}{url}", flush=True)
-            from prefect import serve as prefect_serve
-
-            prefect_serve(*runner_deployments(), print_starting_message=False)
+            prefect_serve(*deployments, print_starting_message=False)
         except KeyboardInterrupt:
             print(t.gettext("Stopping…"), flush=True)
         finally:
