@@ -31,10 +31,17 @@ SchoolParameter = Annotated[
 
 @flow(name="collect-plans", description="Nolasa skolu iesniegtos plānu failus un pārbauda rindas.")
 def collect_plans(
-    semester: SemesterParameter | None = None, school: SchoolParameter | None = None
+    semester: SemesterParameter = "", school: SchoolParameter | None = None
 ) -> RunCounts:
     """Collect the semester's new plan files (the calendar's current semester if none given),
-    or one school's."""
+    or one school's.
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+        school: Tikai šīs skolas mape (skolas kods): tās jaunie faili, vai, ja jaunu nav,
+            tās pēdējā atskaite vēlreiz. Only this school's folder (its code).
+    """
     stored = prepare(semester, Phase.COLLECT)
     code = stored.code
     title = run_texts().gettext("Plan files of %(code)s", code=code.code)
@@ -50,10 +57,11 @@ def collect_plans(
         title,
         counts,
         mail,
+        progress,
         notes=[f"{p['school']}/{p['file']}: {p['problem']}" for p in report.file_problems],
         tables={"schools": report.schools, "file-problems": report.file_problems},
     )
 
 
 if __name__ == "__main__":
-    collect_plans(sys.argv[1] if len(sys.argv) > 1 else None)
+    collect_plans(sys.argv[1] if len(sys.argv) > 1 else "")

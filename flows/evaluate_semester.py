@@ -19,8 +19,13 @@ from tasks.evaluation import evaluate_files, refresh_semester_figures, remind_mi
     description="Nolasa skolu izvērtējuma failus, aprēķina plānu izpildi un atgādina par "
     "trūkstošajiem izvērtējumiem.",
 )
-def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
-    """Evaluate the semester (the latest one that has ended if none is given)."""
+def evaluate_semester(semester: SemesterParameter = "") -> RunCounts:
+    """Evaluate the semester (the latest one that has ended if none is given).
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+    """
     stored = prepare(semester, Phase.EVALUATE)
     code = stored.code
     t = run_texts()
@@ -32,7 +37,7 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
     missing = remind_missing_evaluations(stored)
     progress.update(80)
     mail = send_mail()
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         **report.counts(),
@@ -48,8 +53,8 @@ def evaluate_semester(semester: SemesterParameter | None = None) -> RunCounts:
         )
     tables = {"schools": report.schools, "missing-evaluations": missing.table,
               "flags": figures.flags, "file-problems": report.file_problems}  # fmt: skip
-    return finish_run("evaluate", code, title, counts, mail, notes, tables)
+    return finish_run("evaluate", code, title, counts, mail, progress, notes, tables)
 
 
 if __name__ == "__main__":
-    evaluate_semester(sys.argv[1] if len(sys.argv) > 1 else None)
+    evaluate_semester(sys.argv[1] if len(sys.argv) > 1 else "")

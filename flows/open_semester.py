@@ -13,8 +13,13 @@ from tasks.opening import open_semester_records, queue_semester_invitations
 
 
 @flow(name="open-semester", description="Atver semestri un izsūta uzaicinājumus skolām.")
-def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
-    """Open the semester (the calendar's current one if none is given)."""
+def open_semester(semester: SemesterParameter = "") -> RunCounts:
+    """Open the semester (the calendar's current one if none is given).
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+    """
     code = prepare_opening(semester)
     t = run_texts()
     progress = Progress(
@@ -25,7 +30,7 @@ def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
     invitations = queue_semester_invitations(opened.semester)
     progress.update(60)
     mail = send_mail()
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         "semester_created": opened.semester_created,
@@ -33,8 +38,8 @@ def open_semester(semester: SemesterParameter | None = None) -> RunCounts:
         "invitations_queued": invitations,
     }
     title = t.gettext("Semester %(code)s opened", code=code.code)
-    return finish_run("open-semester", code, title, counts, mail)
+    return finish_run("open-semester", code, title, counts, mail, progress)
 
 
 if __name__ == "__main__":
-    open_semester(sys.argv[1] if len(sys.argv) > 1 else None)
+    open_semester(sys.argv[1] if len(sys.argv) > 1 else "")

@@ -38,10 +38,17 @@ ApproverParameter = Annotated[
     description="Nosūta apstiprinātājiem jauno plānu apkopojumus, atgādinājumus un eskalācijas.",
 )
 def route_approvals(
-    semester: SemesterParameter | None = None, approver: ApproverParameter | None = None
+    semester: SemesterParameter = "", approver: ApproverParameter | None = None
 ) -> RunCounts:
     """Route the plans awaiting a decision (the calendar's current semester if none is given),
-    or send one approver a fresh digest of all theirs."""
+    or send one approver a fresh digest of all theirs.
+
+    Args:
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+        approver: Tikai šim apstiprinātājam (e-pasta adrese): jauns apkopojums ar visiem
+            plāniem, kas gaida viņa lēmumu, ar jaunām saitēm. Only this approver (an email).
+    """
     stored = prepare(semester, Phase.ROUTE)
     code = stored.code
     title = run_texts().gettext("Plan approvals %(code)s", code=code.code)
@@ -57,7 +64,7 @@ def route_approvals(
     mail = send_mail()
     progress.update(80)
     overview = approval_overview(stored)
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         "steps_created": steps.created,
@@ -69,8 +76,8 @@ def route_approvals(
     }
     tables = {**overview.tables(), "reminders-sent": routed.reminder_rows,
               "escalations-sent": routed.escalation_rows}  # fmt: skip
-    return finish_run("route-approvals", code, title, counts, mail, tables=tables)
+    return finish_run("route-approvals", code, title, counts, mail, progress, tables=tables)
 
 
 if __name__ == "__main__":
-    route_approvals(sys.argv[1] if len(sys.argv) > 1 else None)
+    route_approvals(sys.argv[1] if len(sys.argv) > 1 else "")

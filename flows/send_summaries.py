@@ -38,7 +38,7 @@ PartyParameter = Annotated[
     "vadībai.",
 )
 def send_summaries(
-    semester: SemesterParameter | None = None,
+    semester: SemesterParameter = "",
     force: bool = False,
     provisional: bool = False,
     to: PartyParameter | None = None,
@@ -47,7 +47,10 @@ def send_summaries(
     before the evaluation deadline only as provisional ones; `to` sends one party's.
 
     Args:
-        force: Nosūtīt vēlreiz visiem, kas jau saņēma. Send again to everybody who had it.
+        semester: Semestra kods: mācību gads un 1. vai 2. semestris, piemēram, 2026/2027-1.
+            Tukšs: semestris pēc kalendāra.
+        force: Sūtīt vēlreiz visiem, arī tiem, kas kopsavilkumu jau saņēmuši. Send again to
+            everybody who had it.
         provisional: Pirms izvērtēšanas termiņa: kopsavilkumi ar atzīmi “Provizorisks”; galīgie
             pēc termiņa vienalga aiziet. Before the evaluation deadline: summaries marked
             provisional; the final ones still go out after the deadline.
@@ -69,7 +72,7 @@ def send_summaries(
     charts_title = t.gettext("%(title)s: charts", title=title)
     publish_markdown("summaries", code, "charts", markdown, charts_title)
     mail = send_mail()
-    progress.update(100)
+    progress.update(90)
     counts: RunCounts = {
         "semester": code.code,
         "figures_changed": figures.changed,
@@ -91,8 +94,8 @@ def send_summaries(
         ),
     ]
     tables = {"regions": report.regions, "schools": report.schools}
-    return finish_run("summaries", code, title, counts, mail, notes, tables)
+    return finish_run("summaries", code, title, counts, mail, progress, notes, tables)
 
 
 if __name__ == "__main__":
-    send_summaries(sys.argv[1] if len(sys.argv) > 1 else None)
+    send_summaries(sys.argv[1] if len(sys.argv) > 1 else "")

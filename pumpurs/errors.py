@@ -3,9 +3,11 @@ reader's language through the catalogue, and maps to CLI exit 2."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Self
 
 from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.i18n.formats import fmt_day
 
 
 class UserError(Exception):
@@ -20,8 +22,18 @@ class UserError(Exception):
         super().__init__(self.render("en"))
 
     def render(self, language: str) -> str:
-        """Return the message in the given language."""
-        return texts(language).gettext(self.message, **self.params)
+        """Return the message in the given language (a date parameter written its way)."""
+        params = {
+            name: fmt_day(value, language) if isinstance(value, dt.date) else value
+            for name, value in self.params.items()
+        }
+        return texts(language).gettext(self.message, **params)
+
+    def in_language(self, language: str) -> Self:
+        """Make the error's own text (what `str()` and a Prefect run's state show) the message
+        in `language`, not English; return the error to raise it."""
+        self.args = (self.render(language),)
+        return self
 
 
 class DatabaseUnavailable(UserError):

@@ -55,3 +55,8 @@ def markdown_images(
         text = _cell(alt).replace("[", "(").replace("]", ")")
         parts.append(f"## {_cell(heading)}\n\n![{text}](data:image/png;base64,{data})\n")
     return "\n".join(parts)
+
+
+def markdown_cell(value: Any) -> str:
+    """Return a value fit for one table cell or list item: personal codes masked, one line."""
+    return _cell(value)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from pumpurs.errors import SemesterCodeError
 
@@ -75,14 +75,22 @@ def first_weekday_on_or_after(day: dt.date) -> dt.date:
     return day
 
 
+def _empty_for_none(value: object) -> object:
+    """Read a missing value (None, as an API client may send it) as the empty code."""
+    return "" if value is None else value
+
+
 SemesterParameter = Annotated[
-    str,
-    Field(
-        pattern=r"^\s*\d{4}\s*/\s*\d{4}\s*-\s*[12]\s*$",
-        title="Semestris / Semester",
-        description="Semestra kods, piem. 2026/2027-1; tukšs — pēc kalendāra. "
-        "Semester code, e.g. 2026/2027-1; empty — from the calendar.",
-        examples=["2026/2027-1"],
-    ),
+    str, BeforeValidator(_empty_for_none), Field(examples=["2026/2027-1"])
 ]
-"""A flow's semester parameter: typed so the Prefect UI shows a checked form field."""
+"""A flow's semester parameter, empty for the calendar's semester.
+
+A plain string with a default, so the Prefect UI's Custom run form shows a text box at once
+(an optional parameter would hide it behind a "None" toggle). Prefect titles the field with the
+parameter's name and describes it with the flow docstring's `Args:` entry (in Latvian there:
+what a code looks like), whatever a `Field` here says. It carries no JSON-schema pattern on
+purpose: the UI would refuse a wrong code with its own English message quoting the pattern as a
+regular expression. The flow parses the code as its first step instead and fails at once with
+the catalogue's message ("Nederīgs semestra kods …: jābūt formā 2026/2027-1 (mācību gads un
+semestris 1 vai 2)."), in the run's language.
+"""

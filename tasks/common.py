@@ -6,12 +6,13 @@ from prefect import task
 
 from pumpurs.calendar import Phase, resolve_semester
 from pumpurs.clock import today_riga
-from pumpurs.config import Config
+from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import texts
 from pumpurs.mail.delivery import DeliveryReport, deliver
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import context, current_settings, load_context
 from pumpurs.store.reference import StoredSemester, stored_semester
+from pumpurs.store.semesters import semester_for_run
 from tasks import IO_RETRIES
 
 
@@ -19,7 +20,7 @@ class MailNotDelivered(RuntimeError):
     """Some messages could not be sent now; they stay queued and go out on the next run."""
 
     def __init__(self, mail: DeliveryReport) -> None:
-        t = texts(str(current_settings().language))
+        t = texts(run_language())
         super().__init__(
             t.ngettext(
                 "%(num)s message stays queued (%(error)s)",
@@ -30,28 +31,46 @@ class MailNotDelivered(RuntimeError):
         )
 
 
-def _code(config: Config, semester: str | None, phase: Phase) -> SemesterCode:
-    """Return the semester asked for, or the one the calendar gives for the phase today."""
-    if semester:
+def requested(semester: str) -> SemesterCode | None:
+    """Return the semester code a run was given, None when empty (the calendar's then); raise
+    the catalogue's message in the run's language when it is not a semester code."""
+    if not semester.strip():
+        return None
+    try:
         return SemesterCode.parse(semester)
-    return resolve_semester(config, phase, today_riga())
+    except UserError as error:
+        raise error.in_language(run_language()) from None
+
+
+def run_language() -> str:
+    """Return the language of the run's texts (its messages, its artifacts)."""
+    return str(current_settings().language)
 
 
 @task(name="prepare-store", **IO_RETRIES)
-def prepare(semester: str | None, phase: str) -> StoredSemester:
-    """Check config, migrate the database, sync reference data; return the stored semester
-    (or raise telling to open it first)."""
-    ctx = load_context()
-    code = _code(ctx.config, semester, Phase(phase))
-    with ctx.sessions() as session:
-        return stored_semester(session, code)
+def prepare(semester: str, phase: str) -> StoredSemester:
+    """Check config, migrate the database, sync reference data; return the stored semester,
+    the one asked for or the calendar's for the phase (or raise saying what to open first)."""
+    code = requested(semester)  # a mistyped code fails the run at once
+    try:
+        ctx = load_context()
+        with ctx.sessions() as session:
+            if code is not None:
+                return stored_semester(session, code)
+            return semester_for_run(session, ctx.config, Phase(phase), today_riga())
+    except UserError as error:
+        raise error.in_language(run_language()) from None
 
 
 @task(name="prepare-store", **IO_RETRIES)
-def prepare_opening(semester: str | None) -> SemesterCode:
+def prepare_opening(semester: str) -> SemesterCode:
     """Check config, migrate the database, sync reference data; return the semester to open."""
-    ctx = load_context()
-    return _code(ctx.config, semester, Phase.OPEN)
+    code = requested(semester)
+    try:
+        ctx = load_context()
+    except UserError as error:
+        raise error.in_language(run_language()) from None
+    return code if code is not None else resolve_semester(ctx.config, Phase.OPEN, today_riga())
 
 
 @task(name="send-mail", **IO_RETRIES)

@@ -69,12 +69,13 @@ def finish_run(
     title: str,
     counts: Mapping[str, Count],
     mail: DeliveryReport,
+    progress: Progress,
     notes: Iterable[str] = (),
     tables: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> RunCounts:
     """End a flow run the same way in every flow: the counts with the mail's, the summary and
-    tables published (with any refused addresses), and the run failed when mail stayed queued
-    (it goes out with the next run). Return the run's result."""
+    every table published (with any refused addresses), the run failed when mail stayed queued
+    (it goes out with the next run), else its progress at 100 %. Return the run's result."""
     result: RunCounts = {**counts, **mail.as_dict()}
     refused = [{"recipient": r, "reason": why} for r, why in mail.failed]
     tables = {**(tables or {}), "failed-mail": refused}
@@ -82,6 +83,7 @@ def finish_run(
     publish_summary(flow, semester, title, result, [*notes, *told], tables)
     if mail.left_queued:
         raise MailNotDelivered(mail)
+    progress.update(100)
     return result
 
 
@@ -93,19 +95,32 @@ def publish_summary(
     notes: Iterable[str] = (),
     tables: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> None:
-    """Publish the run's markdown summary and each of its tables as table artifacts."""
+    """Publish the run's markdown summary and each of its tables as a table artifact, every
+    table every run: an empty one as a "none" row, so the newest version of each key is this
+    run's (never an older run's table beside this run's summary)."""
     create_markdown_artifact(
         key=artifact_key(flow, semester, "summary"),
         markdown=markdown_summary(title, counts, notes, tables),
         description=title,
     )
     for name, rows in (tables or {}).items():
-        if rows:
-            create_table_artifact(
-                key=artifact_key(flow, semester, name),
-                table=rows,
-                description=f"{title}: {name}",
-            )
+        publish_table(flow, semester, name, rows or none_rows(name), f"{title}: {name}")
+
+
+def none_rows(column: str) -> list[dict[str, Any]]:
+    """Return what an empty table is published as: one row saying "none" under `column`."""
+    return [{column: run_texts().gettext("none")}]
+
+
+def publish_table(
+    flow: str, semester: SemesterCode, part: str, rows: list[dict[str, Any]], description: str
+) -> UUID:
+    """Publish one keyed table artifact of the run; return its id."""
+    created = create_table_artifact(
+        key=artifact_key(flow, semester, part), table=rows, description=description
+    )
+    assert isinstance(created, UUID)  # called from sync code: the call returned its result
+    return created
 
 
 def publish_keyed(

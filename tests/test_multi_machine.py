@@ -401,7 +401,19 @@ def test_two_workers_run_collect_once_through_the_deployment_behind_basic_auth(
     runs = _flow_runs(client, [opened, *run_ids])
     assert [r["state_type"] for r in runs] == ["COMPLETED"] * 3
     assert [r["run_count"] for r in runs] == [1, 1, 1]
-    assert len(client.post("/flow_runs/filter", json={}).json()) == 3  # no other run appeared
+    # No other run appeared, but the live view's: the end of a phase run triggers semester-status
+    # (debounced: a run a minute after the first end, and no other within that minute), with
+    # the semester of the run that ended.
+    status = next(d["id"] for d in client.post("/deployments/filter", json={}).json()
+                  if d["name"] == "semester-status")  # fmt: skip
+    every = client.post("/flow_runs/filter", json={}).json()
+    assert len([r for r in every if r["deployment_id"] != status]) == 3
+    deadline = time.monotonic() + 30
+    while not (live := [r for r in every if r["deployment_id"] == status]):
+        assert time.monotonic() < deadline, "the phase runs' ends triggered no semester-status run"
+        time.sleep(0.5)
+        every = client.post("/flow_runs/filter", json={}).json()
+    assert {json.dumps(r["parameters"]) for r in live} == {json.dumps({"semester": SEMESTER})}
     first, second = runs[1:]
     assert _time(first["end_time"]) <= _time(second["start_time"])
     assert "AwaitingConcurrencySlot" in _state_names(client, second["id"])

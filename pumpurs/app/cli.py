@@ -137,6 +137,23 @@ def retention(
 
 
 @app.command(
+    help=N_(
+        "Show the semester now: its dates, the schools that have not submitted, the plans "
+        "waiting for a decision, the evaluation. Read from the database; no flow runs."
+    )
+)
+def status(semester: SemesterArg, as_json: JsonOption = False) -> None:
+    from pumpurs.app import status as view
+    from pumpurs.store.context import current_settings
+
+    found = view.read_status(semester)
+    if as_json:
+        typer.echo(view.as_json(found))
+    else:
+        view.print_status(found, str(current_settings().language))
+
+
+@app.command(
     help=N_("Write a synthetic programme: config/ and an inbox of school files with some mistakes.")
 )
 def generate(

@@ -1,8 +1,11 @@
-"""The deployments: what prefect.yaml says of each, with the schedules of the cycle's flows
-derived from the calendar in programme.yaml (the one place the term dates live)."""
+"""The deployments: what prefect.yaml says of each (its triggers too), with the schedules of
+the cycle's flows derived from the calendar in programme.yaml (the one place the term dates
+live), and the next runs the schedules start."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from pumpurs.calendar import Phase, Schedule, schedules
 from pumpurs.config import Config
 from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import N_
+from pumpurs.status import Upcoming
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"
 
@@ -43,6 +47,7 @@ class DeploymentSpec:
     parameters: dict[str, Any]
     concurrency_limit: int | None
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)  # as prefect.yaml writes them
 
 
 def read_deployments(config: Config, path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
@@ -66,6 +71,7 @@ def read_deployments(config: Config, path: Path = PREFECT_YAML) -> list[Deployme
                 parameters=dict(item.get("parameters") or {}),
                 concurrency_limit=limit["limit"] if isinstance(limit, dict) else limit,
                 schedules=_written(item) if phase is None else _calendar(derived[phase]),
+                triggers=[dict(trigger) for trigger in item.get("triggers") or []],
             )
         )
     return specs
@@ -123,3 +129,28 @@ def apply_schedules(config: Config) -> dict[str, int]:
             client.create_deployment_schedules(deployment.id, wanted)
             applied[spec.name] = len(wanted)
     return applied
+
+
+def next_runs(
+    config: Config, now: dt.datetime, path: Path = PREFECT_YAML, leave_out: str = ""
+) -> list[Upcoming]:
+    """Return the next run the schedules start of each deployment after `now` (computed the
+    way Prefect's scheduler does), the earliest first."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    upcoming = []
+    for spec in read_deployments(config, path):
+        if spec.name == leave_out or not spec.schedules:
+            continue
+        dates = [
+            asyncio.run(
+                CronSchedule(cron=s.cron, timezone=s.timezone, day_or=s.day_or).get_dates(
+                    n=1, start=now
+                )
+            )
+            for s in spec.schedules
+        ]
+        first = min((found[0] for found in dates if found), default=None)
+        if first is not None:
+            upcoming.append(Upcoming(spec.name, first))
+    return sorted(upcoming, key=lambda run: run.at)

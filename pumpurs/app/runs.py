@@ -25,8 +25,10 @@ ENTRYPOINTS = {
     "flows/evaluate_semester.py:evaluate_semester": "evaluate",
     "flows/send_summaries.py:send_summaries": "summaries",
     "flows/apply_retention.py:apply_retention": "retention",
+    "flows/semester_status.py:semester_status": "semester-status",
 }
-"""Each deployment's entrypoint in prefect.yaml, and the command that runs the same flow."""
+"""Each deployment's entrypoint in prefect.yaml, and the name `flow_of` knows its flow by (the
+command that runs the same flow; `pumpurs status` reads the store itself, without a run)."""
 
 
 class FlowFailed(Exception):
@@ -59,6 +61,10 @@ def flow_of(command: str) -> Callable[..., Any]:
         from flows.apply_retention import apply_retention
 
         return apply_retention
+    if command == "semester-status":
+        from flows.semester_status import semester_status
+
+        return semester_status
     raise KeyError(command)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pumpurs.app.deployments import read_deployments
+from pumpurs.app.deployments import PREFECT_YAML, read_deployments
 from pumpurs.app.runs import flow_at
 from pumpurs.config import Config
 from pumpurs.i18n.catalogue import texts
@@ -51,11 +51,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _runner_deployments(config: Config) -> list[Any]:
+def runner_deployments(config: Config, path: Path = PREFECT_YAML) -> list[Any]:
+    """Return every deployment of prefect.yaml to serve: the cycle's with the calendar's
+    schedules, each with its triggers."""
     from prefect.schedules import Cron
 
     deployments = []
-    for spec in read_deployments(config):
+    for spec in read_deployments(config, path):
         flow: Any = flow_at(spec.entrypoint)
         deployments.append(
             flow.to_deployment(
@@ -68,9 +70,23 @@ def _runner_deployments(config: Config) -> list[Any]:
                     Cron(s.cron, timezone=s.timezone, day_or=s.day_or, slug=s.slug)
                     for s in spec.schedules
                 ],
+                triggers=triggers(spec.name, spec.triggers),
             )
         )
     return deployments
+
+
+def triggers(deployment: str, specs: list[dict[str, Any]]) -> list[Any]:
+    """Return a deployment's triggers from their prefect.yaml form, named as `prefect deploy`
+    names the unnamed ones, so that serving creates the same automations as deploying."""
+    from prefect.events import DeploymentTriggerTypes
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(DeploymentTriggerTypes)
+    return [
+        adapter.validate_python({"name": f"{deployment}__automation_{number}", **spec})
+        for number, spec in enumerate(specs, start=1)
+    ]
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -115,6 +131,11 @@ def serve(
             web = _start([sys.executable, "-m", "pumpurs.app.cli", "web", "--host", host,
                           "--port", str(web_port)], env)  # fmt: skip
             stack.callback(_stop, web)
+            # Import Prefect and build the deployments while the servers start: the seconds
+            # this takes are not spent after the addresses are printed, when a stop is expected.
+            from prefect import serve as prefect_serve
+
+            deployments = runner_deployments(config)
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
             urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url,
@@ -122,9 +143,7 @@ def serve(
             width = max(len(label) for label in urls) + 2
             for label, url in urls.items():
                 print(f"{label.ljust(width)}{url}", flush=True)
-            from prefect import serve as prefect_serve
-
-            prefect_serve(*_runner_deployments(config), print_starting_message=False)
+            prefect_serve(*deployments, print_starting_message=False)
         except KeyboardInterrupt:
             print(t.gettext("Stopping…"), flush=True)
         finally:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +22,7 @@ RIGA = ZoneInfo("Europe/Riga")
 CONFIG = load_config(REPO / "config")
 YEARS = range(2026, 2036)  # the next ten school years
 HOURS = {Phase.OPEN: 7, Phase.COLLECT: 6, Phase.ROUTE: 8, Phase.EVALUATE: 18, Phase.SUMMARIES: 8}
+PHASES = ["open-semester", "collect-plans", "route-approvals", "evaluate-semester"]
 
 
 def _other_calendar() -> Config:
@@ -161,13 +163,17 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_the_calendar_gives_the_sched
             if spec.name == "retention":  # about every semester past the keeping period
                 assert properties["dry_run"]["type"] == "boolean"
             else:
-                assert properties["semester"]["anyOf"]
+                field = properties["semester"]
+                # A text box at once in the Custom run form: a string, not "string or None".
+                assert (field["type"], field["default"], "anyOf" in field) == ("string", "", False)
+                assert field["description"].startswith("Semestra kods: mācību gads un 1. vai 2.")
             on_server = sorted(
                 (s.slug, s.schedule.cron, s.schedule.timezone, s.schedule.day_or)  # type: ignore[union-attr]
                 for s in deployment.schedules
             )
             wanted = sorted((s.slug, s.cron, s.timezone, s.day_or) for s in spec.schedules)
             assert on_server == wanted, spec.name
+    assert _status_triggers(client_automations()) == EXPECTED_TRIGGERS
 
 
 # What the Prefect UI's form offers for each deployment (its flow's parameters), besides the
@@ -179,6 +185,7 @@ PARAMETERS = {
     "evaluate-semester": {"semester"},
     "send-summaries": {"semester", "force", "provisional", "to"},
     "retention": {"dry_run"},
+    "semester-status": {"semester"},
 }
 
 
@@ -195,3 +202,61 @@ def test_every_deployment_offers_its_parameters_with_titles_or_descriptions() ->
             assert any(part.get("description") for part in described), (spec.name, name)
     summaries = flow_at("flows/send_summaries.py:send_summaries").parameters.model_dump()
     assert summaries["properties"]["to"]["anyOf"][0]["title"] == "Kam / To"
+
+
+EXPECTED_TRIGGERS = {
+    "semester-status-after-a-run": (
+        ["prefect.flow-run.Completed"],
+        {"prefect.resource.role": "flow", "prefect.resource.name": PHASES},
+        {"semester": "{{ flow_run.parameters.semester | default('', true) }}"},
+    ),
+    "semester-status-after-decisions": (
+        ["pumpurs.plan.approved", "pumpurs.plan.returned"],
+        {},
+        {"semester": "{{ event.payload.semester }}"},
+    ),
+}
+
+
+def client_automations() -> list[Any]:
+    """Return every automation the Prefect server has."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return list(client.read_automations())
+
+
+def _status_triggers(automations: list[Any]) -> dict[str, tuple[Any, ...]]:
+    """Return what each automation of the semester-status deployment reacts to and passes on,
+    after checking that it debounces (60 s window, the run 60 s after the first event) and runs
+    that deployment."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("semester-status/semester-status")
+    found = {}
+    for automation in automations:
+        actions = automation.actions
+        if [getattr(action, "deployment_id", None) for action in actions] != [deployment.id]:
+            continue
+        trigger, (action,) = automation.trigger, actions
+        assert (trigger.posture, trigger.threshold) == ("Reactive", 1)
+        assert trigger.within == action.schedule_after == dt.timedelta(seconds=60)
+        assert action.type == "run-deployment"
+        related = trigger.match_related
+        related = dict(related.root) if not isinstance(related, list) and related else {}
+        found[automation.name] = (sorted(trigger.expect), related, action.parameters)
+    return found
+
+
+def test_serve_gives_the_same_triggers_as_deploy() -> None:
+    from pumpurs.app.serve import runner_deployments
+
+    served = {d.name: d for d in runner_deployments(CONFIG)}
+    triggers = served["semester-status"].triggers
+    assert [t.name for t in triggers] == list(EXPECTED_TRIGGERS)
+    for trigger in triggers:
+        expect, related, parameters = EXPECTED_TRIGGERS[trigger.name]
+        assert (sorted(trigger.expect), trigger.parameters) == (expect, parameters)
+        assert trigger.within == trigger.schedule_after == dt.timedelta(seconds=60)
+    assert not any(d.triggers for name, d in served.items() if name != "semester-status")
