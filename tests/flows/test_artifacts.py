@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +36,8 @@ FLOWS: list[tuple[str, Callable[..., Any], list[str]]] = [
                                           "decided-today", "reminders-sent", "escalations-sent"]),
     ("evaluate", evaluate_semester, [*MAIL, "schools", "missing-evaluations", "flags",
                                      "file-problems"]),
-    ("summaries", send_summaries, [*MAIL, "charts", "regions", "schools"]),
+    ("summaries", partial(send_summaries, provisional=True),  # before the evaluation deadline
+     [*MAIL, "charts", "regions", "schools"]),
     ("semester-status", semester_status, ["headline", "progress", *PARTS]),
 ]  # fmt: skip
 
