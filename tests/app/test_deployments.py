@@ -158,6 +158,7 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_the_calendar_gives_the_sched
         for spec in read_deployments(CONFIG):
             deployment = client.read_deployment_by_name(f"{spec.name}/{spec.name}")
             assert deployment.work_pool_name == "pumpurs-process"
+            assert deployment.parameter_openapi_schema is not None
             properties = deployment.parameter_openapi_schema["properties"]
             assert set(properties) == PARAMETERS[spec.name]
             if spec.name == "retention":  # about every semester past the keeping period

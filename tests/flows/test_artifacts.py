@@ -48,7 +48,7 @@ def _artifacts(flow_run_id: UUID) -> dict[str, dict[str, Any]]:
 
     body = {"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": 100}
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/artifacts/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/artifacts/filter", json=body)
     return {found["key"]: found for found in response.json() if found["key"]}
 
 
