@@ -15,7 +15,7 @@ import httpx
 import pytest
 import time_machine
 from itsdangerous.encoding import base64_decode
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from pumpurs.app.web.app import create_app
 from pumpurs.app.web.errors import SECURITY_HEADERS
@@ -36,7 +36,7 @@ from pumpurs.store.models import Decision, OutboxMessage, PageView, Plan, PlanSt
 from pumpurs.store.reference import stored_semester
 from tests.app.web.conftest import csrf_of, plan_paths, serve
 from tests.app.web.live import LiveServer, free_port, wait_for
-from tests.approvals.factory import KURZEME, SEMESTER, submitted_plan
+from tests.approvals.factory import KURZEME, SEMESTER, resubmit, submitted_plan
 
 B64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 STEP = re.compile(r'name="step" value="(\d+)"')
@@ -130,6 +130,21 @@ def test_control_and_bidi_characters_are_removed_from_a_reason(
     for part in ("plain", "html"):
         body = message.get_body((part,)).get_content()  # type: ignore[union-attr]
         assert "otlab[31m" in body and not UNSEEN.search(body), part
+
+
+def test_a_reason_stored_before_cleaning_is_shown_clean(
+    context: Context, client: httpx.Client
+) -> None:
+    plan_id = submitted_plan(context)
+    path = plan_paths(context)[plan_id]
+    token = csrf_of(client.get(path).text)
+    client.post(path, data={"csrf": token, "action": "return", "reason": "Labot"})
+    with context.sessions.begin() as session:  # as an older version stored it
+        session.execute(update(Decision).values(reason="Labot\u202e mērķi\x1b"))
+    resubmit(context, plan_id)
+    page = client.get(plan_paths(context)[plan_id])
+    assert page.status_code == 200 and "Labot mērķi" in page.text
+    assert not UNSEEN.search(page.text)
 
 
 def test_a_reason_over_the_limit_is_refused_and_the_text_kept(
