@@ -258,13 +258,13 @@ def test_pumpurs_web_believes_forwarded_for_only_from_the_configured_proxies(
 
 def test_trusted_proxies_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUMPURS_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16,::1")
-    read = Settings(_env_file=None)  # type: ignore[call-arg]
+    read = Settings(_env_file=None)
     assert read.trusted_proxies == ["10.0.0.1", "192.168.0.0/16", "::1"]
     monkeypatch.setenv("PUMPURS_TRUSTED_PROXIES", "")
-    assert Settings(_env_file=None).trusted_proxies == []  # type: ignore[call-arg]
+    assert Settings(_env_file=None).trusted_proxies == []
     monkeypatch.setenv("PUMPURS_TRUSTED_PROXIES", "proxy.example")
     with pytest.raises(ValueError, match="proxy.example"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 # 7. One expiry rule ----------------------------------------------------------------------------
