@@ -309,9 +309,10 @@ def web(
 ) -> None:
     import uvicorn
 
+    from pumpurs.app.web.app import proxy_options
     from pumpurs.store.context import load_context
 
-    load_context()
+    context = load_context()
     uvicorn.run(
         "pumpurs.app.web.app:create_app",
         factory=True,
@@ -319,6 +320,7 @@ def web(
         port=port,
         workers=workers,
         access_log=False,
+        **proxy_options(context.settings),
     )
 
 

@@ -13,10 +13,13 @@ from pumpurs.app.web.access import record_view
 from pumpurs.app.web.effects import after_decision
 from pumpurs.app.web.pages import Web, error_page, last_day, on_behalf, page, web, when
 from pumpurs.approvals import (
+    MAX_REASON,
     Origin,
     Outcome,
     ReasonRequired,
+    ReasonTooLong,
     Verified,
+    clean_reason,
     decide_link,
     outcome_name,
     past_decisions,
@@ -26,6 +29,7 @@ from pumpurs.approvals import (
     role_name,
     verify,
 )
+from pumpurs.i18n.formats import fmt_number
 from pumpurs.store.access import Page
 
 router = APIRouter()
@@ -120,13 +124,23 @@ def decide_plan(
             decided = decide_link(
                 session, w.config, w.settings, nonce, outcome, reason=reason, origin=origin(request)
             )
-    except ReasonRequired:
-        with w.read_sessions() as session:
+    except (ReasonRequired, ReasonTooLong) as wrong:
+        if isinstance(wrong, ReasonRequired):
             message = w.texts.gettext(
                 "Give the reason for returning the plan: the school receives it by email."
             )
+        else:
+            message = w.texts.gettext(
+                "The reason is too long: at most %(limit)s characters fit, and it has "
+                "%(length)s. Shorten it and press the button again: nothing was saved.",
+                length=fmt_number(len(clean_reason(reason)), w.language, 0),
+                limit=fmt_number(MAX_REASON, w.language, 0),
+            )
+        with w.read_sessions() as session:
             verified = verify(session, nonce, w.config)
-            shown = _review(w, session, verified, status=400, error=message)
+            shown = _review(
+                w, session, verified, status=400, error=message, reason=clean_reason(reason)
+            )
         _seen(w, request, verified)
         return shown
     after_decision(w.settings, decided, background)
@@ -138,6 +152,6 @@ def decide_plan(
         decided_when=when(decided.decided_at, w.language),
         decided_by=on_behalf(w, decided.approver_email, decided.substitute_email),
         next_role_name=role_name(decided.next_role, w.language) if decided.next_role else None,
-        reason=reason.strip(),
+        reason=clean_reason(reason),
         pending_link=pending_url(w.settings, decided.decided_by),
     )
