@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     language: Language = Language.LV
     config_dir: Path = Path("config")
     inbox_dir: Path | None = None
+    # Whether schools of this deployment also reach the inbox as a shared folder: the emails
+    # then name the folder beside the page.
+    schools_shared_folder: bool = False
 
     @field_validator("prefect_ui_url")
     @classmethod

@@ -162,6 +162,8 @@ def invitation(n: int) -> dict[str, Any]:
         "cap": 300,
         "max_hours": float(n),
         "inbox_path": "2026-2027-1/LV-LIE-006/plans/",
+        "page_url": "https://pumpurs.example.lv/s/abc.def",
+        "shared_folder": bool(n % 2),
         "continuing": n,
     }
 
@@ -173,6 +175,8 @@ def plan_returned(n: int) -> dict[str, Any]:
         "approver": "koordinators@kurzeme.example",
         "decided_at": dt.datetime(2026, 10, 2, 14, 5),
         "inbox_path": "2026-2027-1/LV-LIE-006/plans/",
+        "page_url": "https://pumpurs.example.lv/s/abc.def",
+        "shared_folder": bool(n % 2),
     }
 
 
