@@ -347,3 +347,52 @@ def test_plans_kept_by_an_upload_are_stored_once_by_collect(
     with ctx.sessions.begin() as session:
         assert len(session.scalars(select(Plan)).all()) == 2
         assert len(session.scalars(select(Submission)).all()) == 1
+
+
+@pytest.mark.parametrize("order", ["upload, then collect", "collect, then upload",
+                                   "shared folder, collect, then the same upload"])  # fmt: skip
+def test_an_upload_and_the_scheduled_collect_store_the_plans_once_in_either_order(
+    ctx: Context, semester: StoredSemester, order: str
+) -> None:
+    def run() -> None:
+        with ctx.sessions.begin() as session:
+            collect(session, ctx.config, ctx.settings, semester)
+
+    if order.startswith("shared"):
+        folder = upload.inbox_folder(ctx.settings.effective_inbox_dir, semester, SCHOOL, "plans")
+        folder.mkdir(parents=True)
+        (folder / "no_mapes.csv").write_bytes(csv(*GOOD, *BAD))
+    if order.startswith(("collect", "shared")):
+        run()
+    checked = send(ctx, semester, csv(*GOOD, *BAD))
+    run()  # the run the upload's event starts (or the next scheduled one)
+    run()  # and the one after it
+    assert checked.outcome == ("duplicate" if order.startswith("shared") else "kept")
+    with ctx.sessions.begin() as session:
+        assert len(session.scalars(select(Plan)).all()) == 2  # P-001, P-002 (P-003 is rejected)
+        assert len(session.scalars(select(Submission)).all()) == 1
+
+
+def test_uploads_while_collect_runs_are_each_stored_once(
+    ctx: Context, semester: StoredSemester
+) -> None:
+    files = [csv(row) for row in GOOD] + [csv(*GOOD)]
+    done = threading.Event()
+
+    def runs() -> None:
+        while not done.is_set():
+            with ctx.sessions.begin() as session:
+                collect(session, ctx.config, ctx.settings, semester)
+
+    runner = threading.Thread(target=runs)
+    runner.start()
+    try:
+        for content in files:
+            assert send(ctx, semester, content).outcome == "kept"
+    finally:
+        done.set()
+        runner.join()
+    with ctx.sessions.begin() as session:
+        collect(session, ctx.config, ctx.settings, semester)
+        stored = session.scalars(select(Submission.sha256)).all()
+    assert len(stored) == len(set(stored)) == len(files)
