@@ -396,3 +396,18 @@ def test_uploads_while_collect_runs_are_each_stored_once(
         collect(session, ctx.config, ctx.settings, semester)
         stored = session.scalars(select(Submission.sha256)).all()
     assert len(stored) == len(set(stored)) == len(files)
+
+
+def test_a_corrected_file_sent_before_the_run_is_taken_not_refused_as_a_second_file(
+    ctx: Context, semester: StoredSemester
+) -> None:
+    first = send(ctx, semester, csv(GOOD[0], BAD[0]))  # P-003's hours are over the limit
+    corrected = BAD[0].replace(";99;", ";9;")
+    second = send(ctx, semester, csv(corrected, GOOD[1]))
+    third = send(ctx, semester, csv(GOOD[0].replace(";4;", ";5;")))  # P-001 again: refused
+    assert [c.rows_rejected for c in (first, second, third)] == [1, 0, 0]
+    with ctx.sessions.begin() as session:
+        report = collect(session, ctx.config, ctx.settings, semester)
+        refs = session.scalars(select(Plan.pupil_id)).all()
+    assert len(refs) == 3  # P-001 from the first file, P-002 and P-003 from the second
+    assert (report.rows_read, report.rows_rejected) == (5, 2)  # P-003's bad row; P-001 again
