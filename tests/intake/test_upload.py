@@ -314,7 +314,7 @@ def test_links_refuse_a_changed_character_and_the_replaced_and_expired(
         first = issue_link(session, semester, SCHOOL)
     token = school_url(ctx.settings, first).rsplit("/", 1)[1]
     assert read_school_link(ctx.settings, token) == first
-    for position in (0, len(token) // 2, len(token) - 1):
+    for position in range(len(token)):  # every character, the signature's last one too
         changed = (
             token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
         )
