@@ -132,6 +132,8 @@ def test_a_school_uploads_on_its_page_and_sees_its_plans_submitted(
     assert "12****-*****" in shown and "120309-12345" not in page.content()
     assert "Nolasītas 4 rindas" in page.locator("#counts").inner_text()
     assert page.get_by_role("link", name="Lejupielādēt noraidītās rindas (CSV)").count() == 1
+    width = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert int(width) <= 0  # the rejected rows fit the phone's screen too
 
     corrected = plan_file(tmp_path, "plani_laboti.csv", [
         f"{SCHOOL};P-502;7;learning;Mērķis;subject_consultation;mathematics;T-1;9;",
