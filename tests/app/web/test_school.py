@@ -14,6 +14,7 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from pumpurs.app.web.app import create_app
 from pumpurs.opening.links import issue_link, school_url
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import Context
@@ -202,3 +203,45 @@ def test_reissuing_kills_the_old_link_and_the_deadline_ends_it(
     with context.sessions() as session:
         versions = session.scalars(select(SchoolLink.version).order_by(SchoolLink.id)).all()
     assert versions == [1, 2]
+
+
+def test_an_upload_succeeds_when_prefect_is_unreachable(
+    context: Context, semester: StoredSemester, path: str
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.app.web.conftest import serve
+    from tests.app.web.live import LiveServer
+
+    # Prefect's API "lives" on a loopback server that is not Prefect: every event call fails.
+    with (
+        LiveServer(create_app(context.settings)) as not_prefect,
+        temporary_settings({PREFECT_API_URL: f"{not_prefect.url}/api"}),
+        serve(context.settings) as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        response = post(http, path, csv(GOOD))
+    assert response.status_code == 200 and "Fails ir saņemts un saglabāts" in text(response.text)
+    assert len(inbox(context)) == 1 and [u[0] for u in uploads(context)] == ["kept"]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_invitation_sends_the_school_to_its_page_and_names_a_folder_only_if_shared(
+    context: Context, semester: StoredSemester, shared: bool
+) -> None:
+    from pumpurs.opening.invitations import queue_invitations
+    from pumpurs.store.models import OutboxMessage
+
+    settings = context.settings.model_copy(update={"schools_shared_folder": shared})
+    with context.sessions.begin() as session:
+        queue_invitations(session, context.config, settings, semester)
+    with context.sessions() as session:
+        body = session.scalars(
+            select(OutboxMessage.body_text).where(
+                OutboxMessage.recipient == "iaps@raina6.liepaja.example"
+            )
+        ).one()
+        link = session.scalars(select(SchoolLink).where(SchoolLink.school_code == SCHOOL)).one()
+    assert "Atveriet savas skolas lapu un augšupielādējiet failu tur" in body
+    assert school_url(settings, link.nonce) in body
+    assert ("2026-2027-1/LV-LIE-006/plans/" in body) is shared
