@@ -80,6 +80,11 @@ def queue_reports(
         # The checksums of the files as kept (codes masked): never of an unmasked original.
         files_key = "+".join(sorted(batch.submissions[f.label].sha256[:12] for f in mine))
         key = f"{_key_prefix(batch.kind, code, school_code)}{files_key}"
+        if len(key) > MAX_KEY:  # many files in one run (a school uploading often): one digest
+            key = (
+                _key_prefix(batch.kind, code, school_code)
+                + hashlib.sha256(files_key.encode()).hexdigest()
+            )
         outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,
                                  attachments))  # fmt: skip
     return len(queue_many(session, outgoing))

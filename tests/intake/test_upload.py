@@ -411,3 +411,19 @@ def test_a_corrected_file_sent_before_the_run_is_taken_not_refused_as_a_second_f
         refs = session.scalars(select(Plan.pupil_id)).all()
     assert len(refs) == 3  # P-001 from the first file, P-002 and P-003 from the second
     assert (report.rows_read, report.rows_rejected) == (5, 2)  # P-003's bad row; P-001 again
+
+
+def test_a_run_with_many_files_of_one_school_keys_its_report_within_the_column(
+    ctx: Context, semester: StoredSemester
+) -> None:
+    from pumpurs.store.models import OutboxMessage
+
+    for n in range(30):  # a school that uploads often before the run
+        row = GOOD[0].replace("P-001", f"P-{n:03d}")
+        assert send(ctx, semester, csv(row)).outcome == "kept"
+    for _ in range(2):
+        with ctx.sessions.begin() as session:
+            collect(session, ctx.config, ctx.settings, semester)
+    with ctx.sessions() as session:
+        (key,) = session.scalars(select(OutboxMessage.dedupe_key)).all()  # once, not twice
+    assert len(key) <= 255 and key.startswith("collect-report:2026/2027-1:LV-LIE-006:")
