@@ -427,3 +427,21 @@ def test_a_run_with_many_files_of_one_school_keys_its_report_within_the_column(
     with ctx.sessions() as session:
         (key,) = session.scalars(select(OutboxMessage.dedupe_key)).all()  # once, not twice
     assert len(key) <= 255 and key.startswith("collect-report:2026/2027-1:LV-LIE-006:")
+
+
+def test_an_evaluation_file_in_its_window_is_kept_in_the_evaluation_folder(
+    ctx: Context, semester: StoredSemester
+) -> None:
+    header = (
+        "school_code;pupil_ref;measure;subject;delivered_hours;spent_eur;outcome;continue;comment"
+    )
+    rows = [f"{SCHOOL};P-001;psychologist;;8;;improved;no;Labi", f"{SCHOOL};P-002;yoga;;1;;x;y;"]
+    content = ("\n".join([header, *rows]) + "\n").encode("utf-8")
+    checked = send(ctx, semester, content, "izvertejums.csv", kind="evaluation",
+                   today=semester.ends_on)  # fmt: skip
+    assert (checked.outcome, checked.late, checked.rows_read, checked.rows_rejected) == (
+        "kept", False, 2, 1)  # fmt: skip
+    assert [p.parent.name for p in visible(kept_files(ctx, semester, "evaluation"))] == [
+        "evaluation"
+    ]
+    assert visible(kept_files(ctx, semester, "plans")) == []
