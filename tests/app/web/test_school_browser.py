@@ -103,6 +103,28 @@ def events_since(since: Any) -> list[dict[str, Any]]:
     return list(response.json()["events"])
 
 
+def triggered_by(event: dict[str, Any]) -> list[str]:
+    """Return the deployments whose triggers (as `pumpurs serve` and prefect.yaml give them)
+    the Prefect server would fire on this event, judged by the server's own matching."""
+    from prefect.server.events.schemas.automations import EventTrigger
+    from prefect.server.events.schemas.events import ReceivedEvent
+
+    from pumpurs.app.deployments import read_deployments
+    from pumpurs.app.serve import triggers
+    from pumpurs.store.context import current_settings
+    from pumpurs.store.context import load_context as loaded
+
+    received = ReceivedEvent.model_validate(event)
+    fired = []
+    for spec in read_deployments(loaded(current_settings()).config):
+        for trigger in triggers(spec.name, spec.triggers):  # as `pumpurs serve` builds them
+            fields = trigger.model_dump(include={"match", "match_related", "expect", "posture",
+                                                 "threshold", "within"})  # fmt: skip
+            if EventTrigger.model_validate(fields).covers(received):
+                fired.append(spec.name)
+    return fired
+
+
 def test_a_school_uploads_on_its_page_and_sees_its_plans_submitted(
     live: Context, smtp: SmtpSink, browser: Browser, tmp_path: Path
 ) -> None:
@@ -149,6 +171,7 @@ def test_a_school_uploads_on_its_page_and_sees_its_plans_submitted(
     event = events_since(started)[0]
     assert event["payload"] == {"semester": code.code, "school_code": SCHOOL, "kind": "plans"}
     assert event["resource"]["prefect.resource.id"].startswith("pumpurs.upload.plans.")
+    assert triggered_by(event) == ["collect-plans"]  # not evaluate-semester
     collect_plans(event["payload"]["semester"])  # what the trigger starts, on the harness
 
     page.reload()
