@@ -67,6 +67,9 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not an IP address or network: {address!r}") from None
         return value
+    # Whether schools of this deployment also reach the inbox as a shared folder: the emails
+    # then name the folder beside the page.
+    schools_shared_folder: bool = False
 
     @field_validator("prefect_ui_url")
     @classmethod

@@ -22,7 +22,7 @@ from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.evaluation.store import CORRECTION, UNCHANGED, store_evaluations
 from pumpurs.intake import validate_evaluations
 from pumpurs.intake.batch import EVALUATIONS, IntakeReport, account, read_inbox, school_table
-from pumpurs.intake.report import queue_reports
+from pumpurs.intake.report import queue_reports, report_pages
 from pumpurs.settings import Settings
 from pumpurs.store.models import PlanStatus
 from pumpurs.store.reference import StoredSemester
@@ -77,8 +77,9 @@ def evaluate(
         school: {f"plans_{k}": v for k, v in counts.items()}
         for school, counts in per_school.items()
     })  # fmt: skip
+    pages = report_pages(session, config, settings, semester, batch)
     queued = queue_reports(
-        session, config, language, semester.code, batch, counted, rejections, per_school
+        session, config, language, semester.code, batch, counted, rejections, per_school, pages
     )
     on_progress(100)
     return EvaluationReport(

@@ -24,7 +24,9 @@ from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
+from pumpurs.opening.links import school_page_urls
 from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
 from pumpurs.store.models import OutboxMessage, PlanStatus
 from pumpurs.store.reference import StoredSemester
 
@@ -54,9 +56,15 @@ def reminder_key(code: SemesterCode, school_code: str) -> str:
 
 
 def remind_missing(
-    session: Session, config: Config, language: str, semester: StoredSemester, today: dt.date
+    session: Session,
+    config: Config,
+    language: str,
+    semester: StoredSemester,
+    today: dt.date,
+    settings: Settings | None = None,
 ) -> MissingReport:
-    """List the approved plans still without evaluation; remind their schools once overdue."""
+    """List the approved plans still without evaluation; remind their schools once overdue
+    (with the link to each school's page when `settings` say where the pages are)."""
     code = semester.code
     plans = semester_plans(session, semester.id)
     missing = plans[plans["status"].eq(PlanStatus.APPROVED)].sort_values(["school_code",
@@ -74,8 +82,13 @@ def remind_missing(
             state = "earlier"
         elif report.overdue and school is not None:
             refs = group["pupil_ref"].tolist()
+            page = None
+            if settings is not None:
+                page = school_page_urls(session, settings, semester, [school.code])[school.code]
             email = render_email(KIND, language, school=school, semester=semester, pupils=refs,
-                                 inbox_path=f"{code.folder}/{school_code}/evaluation/")  # fmt: skip
+                                 inbox_path=f"{code.folder}/{school_code}/evaluation/",
+                                 page_url=page, shared_folder=bool(
+                                     settings and settings.schools_shared_folder))  # fmt: skip
             name = texts(language).gettext(FILE_NAME)
             template = Attachment(f"{name}_{school_code}_{code.folder}.csv", "text/csv",
                                   prefilled_csv(session, group, language))  # fmt: skip

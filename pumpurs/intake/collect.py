@@ -12,7 +12,7 @@ transaction. Either way the rows, plans, reports and counts are those of one big
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 
@@ -37,7 +37,7 @@ from pumpurs.intake.batch import (
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.intake.plans import PLAN_KEY, store_plans
 from pumpurs.intake.problems import render
-from pumpurs.intake.report import known_school, queue_reports, resend_report
+from pumpurs.intake.report import known_school, queue_reports, report_pages, resend_report
 from pumpurs.settings import Settings
 from pumpurs.store.reference import StoredSemester
 
@@ -131,7 +131,7 @@ def _collect(
         def stage(percent: int, number: int = number) -> None:
             on_progress(30 + (70 * number + percent - 30) / len(parts))
 
-        done.append(_collect_part(transaction, config, language, semester, scan, files, stage))
+        done.append(_collect_part(transaction, config, settings, semester, scan, files, stage))
     return CollectReport(
         files=len(scan.files),
         skipped=scan.skipped,
@@ -149,16 +149,18 @@ def _school(row: dict[str, object]) -> str:
 def _collect_part(
     transaction: Transaction,
     config: Config,
-    language: str,
+    settings: Settings,
     semester: StoredSemester,
     scan: Scan,
     files: Sequence[InboxFile],
     stage: Callable[[int], None],
 ) -> CollectReport:
     """Store one part's files, check and store their rows, and queue their schools' reports."""
+    language = str(settings.language)
     with transaction() as session:
         batch = scan.batch(session, semester, files, language)
-        part = _collect_batch(session, config, language, semester, batch, stage)
+        pages = report_pages(session, config, settings, semester, batch)
+        part = _collect_batch(session, config, language, semester, batch, stage, pages)
         session.flush()  # within the caller's transaction, what is stored can be let go
     return part
 
@@ -170,6 +172,7 @@ def _collect_batch(
     semester: StoredSemester,
     batch: Batch,
     stage: Callable[[int], None],
+    pages: Mapping[str, str] | None = None,
 ) -> CollectReport:
     """Check and store one part's batch (its files already stored as submissions)."""
     stage(30)
@@ -188,7 +191,7 @@ def _collect_batch(
         school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()
     })  # fmt: skip
     queued = queue_reports(
-        session, config, language, semester.code, batch, counted, rejections, plans
+        session, config, language, semester.code, batch, counted, rejections, plans, pages
     )
     stage(100)
     return CollectReport(

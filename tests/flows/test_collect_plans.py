@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ HEADER = (
     "hours_per_month;eur_per_month"
 )
 CODE = "120309-12345"
+SCHOOL_LINK = re.compile(r"/s/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # how password-protected workbooks start
 
 
@@ -358,9 +360,15 @@ def _stored(ctx: Context) -> dict[str, list[tuple[object, ...]]]:
     }
     with ctx.sessions() as session:
         return {
-            name: sorted((tuple(row) for row in session.execute(text(sql)).all()), key=repr)
+            name: sorted((tuple(_unlinked(v) for v in row)
+                          for row in session.execute(text(sql)).all()), key=repr)
             for name, sql in queries.items()
-        }
+        }  # fmt: skip
+
+
+def _unlinked(value: object) -> object:
+    """Return a value with school page links cut to their path (their nonces are random)."""
+    return SCHOOL_LINK.sub("/s/…", value) if isinstance(value, str) else value
 
 
 def test_a_semester_in_many_chunks_is_stored_as_in_one(

@@ -1,4 +1,4 @@
-"""FastAPI application factory for the approval links."""
+"""FastAPI application factory: the approval links and the schools' pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from pydantic import SecretStr
 
-from pumpurs.app.web import errors, pending, review
+from pumpurs.app.web import errors, pending, review, school
 from pumpurs.app.web.pages import Web
 from pumpurs.i18n.templates import render_page
 from pumpurs.settings import Settings
@@ -45,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(review.router)
     app.include_router(pending.router)
+    school.install(app)
     errors.install(app)
     return app

@@ -153,6 +153,27 @@ PROBLEMS = {  # why a request was refused: the title and text of its error page
             "have been open too long. Open the link from the email again and repeat the decision."
         ),
     ),
+    "replaced": (
+        N_("The link has been replaced"),
+        N_(
+            "A new link to your school's page was issued, so this one no longer works. Use the "
+            "link from the latest email you received."
+        ),
+    ),
+    "school_expired": (
+        N_("The semester is over"),
+        N_(
+            "This link worked until the semester's evaluation deadline, which has passed. "
+            "Contact the programme coordinator if you still need to send a file."
+        ),
+    ),
+    "csrf_upload": (
+        N_("The file was not received"),
+        N_(
+            "A file can only be sent with the form on your school's page, and the page may "
+            "have been open too long. Open the link from the email again and send the file again."
+        ),
+    ),
     "bad_request": (
         N_("The request is not understood"),
         N_("The form was not filled in correctly. Open the page again and try once more."),
