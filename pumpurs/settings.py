@@ -67,6 +67,7 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not an IP address or network: {address!r}") from None
         return value
+
     # Whether schools of this deployment also reach the inbox as a shared folder: the emails
     # then name the folder beside the page.
     schools_shared_folder: bool = False

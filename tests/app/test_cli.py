@@ -134,7 +134,7 @@ def test_school_link_issues_a_new_link_and_the_old_one_stops_working(tmp_path: P
     from pumpurs.store.context import load_context
     from pumpurs.store.reference import ensure_semester
 
-    settings = Settings(_env_file=None, var_dir=tmp_path / "var",  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, var_dir=tmp_path / "var",
                         config_dir=REPO / "config")  # fmt: skip
     ctx = load_context(settings)
     refused = pumpurs(["school-link", "2026/2027-1", "LV-LIE-006"], tmp_path)

@@ -80,7 +80,7 @@ def uploads(context: Context) -> list[tuple[str, str | None, int]]:
         rows = session.execute(
             select(SchoolUpload.outcome, SchoolUpload.sha256, SchoolUpload.rows_rejected)
         ).all()
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 def test_the_page_shows_the_school_deadline_and_plans_and_changes_nothing(

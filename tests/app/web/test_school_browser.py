@@ -99,7 +99,7 @@ def events_since(since: Any) -> list[dict[str, Any]]:
         "limit": 10,
     }
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/events/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/events/filter", json=body)
     return list(response.json()["events"])
 
 
