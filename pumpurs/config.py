@@ -208,10 +208,14 @@ class Config(BaseModel):
         once per entry."""
         return [
             *(region.coordinator for region in self.regions),
-            *(m.coordinator for region in self.regions for m in region.municipalities
-              if m.coordinator is not None),
+            *(
+                m.coordinator
+                for region in self.regions
+                for m in region.municipalities
+                if m.coordinator is not None
+            ),
             *(school.director for school in self.schools if school.director is not None),
-        ]  # fmt: skip
+        ]
 
     def semester_dates(self, semester: SemesterCode) -> SemesterDates:
         """Return the dates of a semester from the calendar."""

@@ -27,7 +27,9 @@ def queue_semester_summaries(
         (lambda p: progress.update(20 + p * 0.5)) if progress is not None else (lambda _: None)
     )
     with ctx.sessions.begin() as session:
-        pages = school_page_urls(session, ctx.settings, semester,
-                                 [school.code for school in ctx.config.schools])  # fmt: skip
-        return queue_summaries(session, ctx.config, language, semester, today_riga(), run,
-                               on_progress, pages)  # fmt: skip
+        pages = school_page_urls(
+            session, ctx.settings, semester, [school.code for school in ctx.config.schools]
+        )
+        return queue_summaries(
+            session, ctx.config, language, semester, today_riga(), run, on_progress, pages
+        )

@@ -257,8 +257,15 @@ def serve(
         context = load_context(settings)
         outbox = f"{sink.host}:{sink.port} → {settings.outbox_dir}"
         also = {t.gettext("Mail server (every message → an .eml file):"): outbox}
-        code = run_all(context.config, host, prefect_port, web_port, str(base.language),
-                       environment(settings), also)  # fmt: skip
+        code = run_all(
+            context.config,
+            host,
+            prefect_port,
+            web_port,
+            str(base.language),
+            environment(settings),
+            also,
+        )
     raise typer.Exit(code)
 
 

@@ -48,8 +48,15 @@ READ_SHARE = 25
 """Progress while the files are read; the parts share 30–100 (one part: 30, 50, 80, 100)."""
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-SUMMED = ("rows_read", "rows_accepted", "rows_rejected", "reports_queued", "plans_new",
-          "plans_revised", "plans_unchanged")  # fmt: skip
+SUMMED = (
+    "rows_read",
+    "rows_accepted",
+    "rows_rejected",
+    "reports_queued",
+    "plans_new",
+    "plans_revised",
+    "plans_unchanged",
+)
 """The counts of a run that are the sums of its parts'."""
 
 
@@ -179,17 +186,20 @@ def _collect_batch(
     validation = validate_plans(batch.rows, config, language)
     stage(50)
     stored = store_plans(session, semester, validation.accepted, batch.submission_ids)
-    rejections = pd.concat([validation.rejections, _decided(stored.decided, language)],
-                           ignore_index=True)  # fmt: skip
+    rejections = pd.concat(
+        [validation.rejections, _decided(stored.decided, language)], ignore_index=True
+    )
     accepted = validation.accepted.merge(stored.decided[ROW], on=ROW, how="left", indicator=True)
     accepted = accepted[accepted["_merge"] == "left_only"]
     stage(80)
     counted = account(session, batch, accepted, rejections)
     outcomes = stored.outcomes["outcome"].value_counts()
     plans = _plans_per_school(stored.outcomes, batch.schools())
-    schools = school_table(batch, counted, {
-        school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()
-    })  # fmt: skip
+    schools = school_table(
+        batch,
+        counted,
+        {school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()},
+    )
     queued = queue_reports(
         session, config, language, semester.code, batch, counted, rejections, plans, pages
     )

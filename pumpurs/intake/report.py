@@ -74,9 +74,13 @@ def queue_reports(
         attachments = []
         if not rows.empty:
             stem = texts(language).gettext(batch.kind.csv_name)
-            attachments.append(Attachment(
-                f"{stem}_{school_code}_{code.folder}.csv", "text/csv",
-                csv_by_school[school_code]))  # fmt: skip
+            attachments.append(
+                Attachment(
+                    f"{stem}_{school_code}_{code.folder}.csv",
+                    "text/csv",
+                    csv_by_school[school_code],
+                )
+            )
         # The checksums of the files as kept (codes masked): never of an unmasked original.
         files_key = "+".join(sorted(batch.submissions[f.label].sha256[:12] for f in mine))
         key = f"{_key_prefix(batch.kind, code, school_code)}{files_key}"
@@ -85,8 +89,9 @@ def queue_reports(
                 _key_prefix(batch.kind, code, school_code)
                 + hashlib.sha256(files_key.encode()).hexdigest()
             )
-        outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,
-                                 attachments))  # fmt: skip
+        outgoing.append(
+            Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email, attachments)
+        )
     return len(queue_many(session, outgoing))
 
 
@@ -183,9 +188,13 @@ def rejected_csvs(
     rows = sent[["folder_school", *ROW, *keys]].merge(reasons, on=ROW).sort_values(ROW)
     cells = {key: mask_series(rows[key].fillna("").astype("str")).tolist() for key in keys}
     records = zip(
-        rows["folder_school"], rows["file"].str.split("/", n=1).str[1], rows["row_number"],
-        *cells.values(), mask_series(rows["errors"]).tolist(), strict=True,
-    )  # fmt: skip
+        rows["folder_school"],
+        rows["file"].str.split("/", n=1).str[1],
+        rows["row_number"],
+        *cells.values(),
+        mask_series(rows["errors"]).tolist(),
+        strict=True,
+    )
     labels = [c.lv if language == "lv" else c.en for c in kind.columns]
     t = texts(language)
     header = [t.gettext("File"), t.gettext("Row"), *labels, t.gettext("Errors")]

@@ -242,16 +242,18 @@ def check_upload(
     checked = Checked(kind, "kept", original_name=shown, size=received.size)
     if kind == "evaluation" and today < evaluation_opens(semester):
         day = _day(evaluation_opens(semester), language)
-        return _refuse(checked, "evaluation_not_open",
-                       t.gettext(REFUSALS["evaluation_not_open"], day=day))  # fmt: skip
+        return _refuse(
+            checked, "evaluation_not_open", t.gettext(REFUSALS["evaluation_not_open"], day=day)
+        )
     checked.late = today > deadline(kind, semester)
     if checked.late and config.programme.late_uploads == "refuse":
         day = _day(deadline(kind, semester), language)
         return _refuse(checked, "late", t.gettext(REFUSALS["late"], day=day))
     limit = max_bytes(config)
     if received.size > limit:
-        return _refuse(checked, "too_large", t.gettext(REFUSALS["too_large"],
-                       limit_mb=_mb(limit, language)))  # fmt: skip
+        return _refuse(
+            checked, "too_large", t.gettext(REFUSALS["too_large"], limit_mb=_mb(limit, language))
+        )
     with received.path.open("rb") as handle:
         head = handle.read(8)
     what = sniff(head if received.size else b"")
@@ -330,12 +332,17 @@ def _check_rows(
     checked.rows_rejected = len(rejections[["file", "row_number"]].drop_duplicates())
     labels = {c.key: (c.en if language == "en" else c.lv) for c in kind.columns}
     checked.rejected = [
-        RejectedRow(int(number), mask(str(pupil or "")), labels.get(str(column), "—"),
-                    mask(str(message)))
+        RejectedRow(
+            int(number), mask(str(pupil or "")), labels.get(str(column), "—"), mask(str(message))
+        )
         for number, pupil, column, message in zip(
-            rejections["row_number"].tolist(), rejections["pupil_ref"].tolist(),
-            rejections["column"].tolist(), rejections["message"].tolist(), strict=True)
-    ]  # fmt: skip
+            rejections["row_number"].tolist(),
+            rejections["pupil_ref"].tolist(),
+            rejections["column"].tolist(),
+            rejections["message"].tolist(),
+            strict=True,
+        )
+    ]
     if not rejections.empty:
         checked.rejected_csv = rejected_csvs(kind, rows, rejections, language).get(school_code)
 
@@ -373,8 +380,9 @@ def school_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def known_files(session: Session, semester: StoredSemester, school_code: str, kind: str,
-                folder: Path) -> dict[str, str]:  # fmt: skip
+def known_files(
+    session: Session, semester: StoredSemester, school_code: str, kind: str, folder: Path
+) -> dict[str, str]:
     """Return the checksums (masked content) of the school's files of this kind: stored by a
     run, or waiting in its inbox folder; each with its file name."""
     known = {
@@ -427,9 +435,16 @@ def take_upload(
         with school_lock(folder):
             known = known_files(session, semester, school_code, kind, folder)
             checked = check_upload(
-                received, original_name=original_name, kind=kind, school_code=school_code,
-                semester=semester, config=config, language=language, today=today, known=known,
-            )  # fmt: skip
+                received,
+                original_name=original_name,
+                kind=kind,
+                school_code=school_code,
+                semester=semester,
+                config=config,
+                language=language,
+                today=today,
+                known=known,
+            )
             keep(checked, folder)
     finally:
         received.path.unlink(missing_ok=True)

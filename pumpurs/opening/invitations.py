@@ -18,23 +18,34 @@ from pumpurs.store.reference import StoredSemester
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTINUING_COLUMNS = [
-    "school_code", "pupil_ref", "grade", "risk_categories", "goal",
-    "measure", "subject", "provider_ref", "hours_per_month", "eur_per_month",
-]  # fmt: skip
+    "school_code",
+    "pupil_ref",
+    "grade",
+    "risk_categories",
+    "goal",
+    "measure",
+    "subject",
+    "provider_ref",
+    "hours_per_month",
+    "eur_per_month",
+]
 
 
 def continuing_rows(session: Session, semester_id: int) -> pd.DataFrame:
     """Return the draft plans of a semester as template rows, one per measure."""
     drafts = pd.DataFrame(
         session.execute(
-            select(Plan.id.label("plan_id"), School.code.label("school_code"),
-                   Pupil.ref.label("pupil_ref"))
+            select(
+                Plan.id.label("plan_id"),
+                School.code.label("school_code"),
+                Pupil.ref.label("pupil_ref"),
+            )
             .join(School, School.id == Plan.school_id)
             .join(Pupil, Pupil.id == Plan.pupil_id)
             .where(Plan.semester_id == semester_id, Plan.status == PlanStatus.DRAFT)
         ).all(),
         columns=["plan_id", "school_code", "pupil_ref"],
-    )  # fmt: skip
+    )
     if drafts.empty:
         return pd.DataFrame(columns=CONTINUING_COLUMNS)
     rows = current_rows(session, drafts["plan_id"].tolist()).merge(drafts, on="plan_id")
@@ -46,15 +57,21 @@ def school_template_rows(session: Session, semester_id: int, school_code: str) -
     its returned plans as they stand now, one row per measure."""
     plans = pd.DataFrame(
         session.execute(
-            select(Plan.id.label("plan_id"), School.code.label("school_code"),
-                   Pupil.ref.label("pupil_ref"))
+            select(
+                Plan.id.label("plan_id"),
+                School.code.label("school_code"),
+                Pupil.ref.label("pupil_ref"),
+            )
             .join(School, School.id == Plan.school_id)
             .join(Pupil, Pupil.id == Plan.pupil_id)
-            .where(Plan.semester_id == semester_id, School.code == school_code,
-                   Plan.status.in_([PlanStatus.DRAFT, PlanStatus.RETURNED]))
+            .where(
+                Plan.semester_id == semester_id,
+                School.code == school_code,
+                Plan.status.in_([PlanStatus.DRAFT, PlanStatus.RETURNED]),
+            )
         ).all(),
         columns=["plan_id", "school_code", "pupil_ref"],
-    )  # fmt: skip
+    )
     if plans.empty:
         return pd.DataFrame(columns=CONTINUING_COLUMNS)
     rows = current_rows(session, plans["plan_id"].tolist()).merge(plans, on="plan_id")
@@ -98,8 +115,11 @@ def queue_invitations(
         )
         outgoing.append(
             Outgoing(
-                key, "invitation", school.coordinator.email, email,
+                key,
+                "invitation",
+                school.coordinator.email,
+                email,
                 [Attachment(filename, XLSX, workbook)],
             )
-        )  # fmt: skip
+        )
     return len(queue_many(session, outgoing))

@@ -79,10 +79,16 @@ def school_plans(
         ).tuples():
             reasons[plan_id] = reason  # the latest wins
     return [
-        PlanLine(plan_id, ref, revision, status, t.gettext(STATUS_NAMES[PlanStatus(status)]),
-                 reasons.get(plan_id))
+        PlanLine(
+            plan_id,
+            ref,
+            revision,
+            status,
+            t.gettext(STATUS_NAMES[PlanStatus(status)]),
+            reasons.get(plan_id),
+        )
         for plan_id, ref, revision, status in rows
-    ]  # fmt: skip
+    ]
 
 
 def school_uploads(
@@ -98,16 +104,24 @@ def school_uploads(
         .order_by(SchoolUpload.at.desc(), SchoolUpload.id.desc())
     ).scalars()
     return [
-        UploadLine(u.id, u.at, u.kind, u.original_name, u.outcome,
-                   t.gettext(OUTCOME_NAMES.get(u.outcome, N_("refused"))), u.late,
-                   u.rows_read, u.rows_rejected)
+        UploadLine(
+            u.id,
+            u.at,
+            u.kind,
+            u.original_name,
+            u.outcome,
+            t.gettext(OUTCOME_NAMES.get(u.outcome, N_("refused"))),
+            u.late,
+            u.rows_read,
+            u.rows_rejected,
+        )
         for u in rows
-    ]  # fmt: skip
+    ]
 
 
-def upload_of(session: Session, upload_id: int, link_school: str, semester_code: str) -> (
-    SchoolUpload | None
-):  # fmt: skip
+def upload_of(
+    session: Session, upload_id: int, link_school: str, semester_code: str
+) -> SchoolUpload | None:
     """Return one upload of the school for the semester, or None (another school's, or none)."""
     return session.scalars(
         select(SchoolUpload)

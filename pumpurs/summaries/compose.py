@@ -115,9 +115,17 @@ def queue_summaries(
     composed: dict[Unit, Composed] = {}
     for index, unit in enumerate(todo):
         composed[unit] = compose(
-            unit, figures, previous, config, language, semester, today, names, run.provisional,
+            unit,
+            figures,
+            previous,
+            config,
+            language,
+            semester,
+            today,
+            names,
+            run.provisional,
             (pages or {}).get(unit.code) if unit.level == "school" else None,
-        )  # fmt: skip
+        )
         if (10 * (index + 1)) // len(todo) > (10 * index) // len(todo):  # every tenth
             on_progress(90 * (index + 1) / len(todo))
     outgoing = [

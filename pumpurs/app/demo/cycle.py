@@ -72,8 +72,11 @@ class Cycle:
         self.flow("route", "route", suffix)
         with self.sessions() as session:
             kind_of = kinds(session)
-        digests = [k for k in read_outbox(self.outbox, before)
-                   if kind_of.get(k.message_id) == "approval_digest"]  # fmt: skip
+        digests = [
+            k
+            for k in read_outbox(self.outbox, before)
+            if kind_of.get(k.message_id) == "approval_digest"
+        ]
         links = [link for kept in digests for link in kept.approval_links()]
         pages = [link for kept in digests for link in kept.pending_links()]
         reasons = [self.texts.gettext(reason) for reason in REASONS]

@@ -34,14 +34,17 @@ def returned_rows(session: Session, code: SemesterCode) -> pd.DataFrame:
     semester = require_semester(session, code)
     owners = pd.DataFrame(
         session.execute(
-            select(Plan.id.label("plan_id"), School.code.label("school_code"),
-                   Pupil.ref.label("pupil_ref"))
+            select(
+                Plan.id.label("plan_id"),
+                School.code.label("school_code"),
+                Pupil.ref.label("pupil_ref"),
+            )
             .join(School, School.id == Plan.school_id)
             .join(Pupil, Pupil.id == Plan.pupil_id)
             .where(Plan.semester_id == semester.id, Plan.status == PlanStatus.RETURNED)
         ).all(),
         columns=["plan_id", "school_code", "pupil_ref"],
-    )  # fmt: skip
+    )
     if owners.empty:
         return pd.DataFrame(columns=[c.key for c in PLAN_COLUMNS])
     rows = current_rows(session, owners["plan_id"].tolist()).merge(owners, on="plan_id")

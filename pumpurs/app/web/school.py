@@ -133,8 +133,9 @@ def rejected(token: str, upload_id: int, request: Request) -> Response:
         found = upload_of(session, upload_id, link.school_code, link.semester_code)
     if found is None or found.kept_name is None:
         return error_page(w, 404, "not_found")
-    folder = core.inbox_folder(w.settings.effective_inbox_dir, semester, link.school_code,
-                               found.kind)  # fmt: skip
+    folder = core.inbox_folder(
+        w.settings.effective_inbox_dir, semester, link.school_code, found.kind
+    )
     path = folder / found.kept_name
     if not path.is_file():
         return error_page(w, 404, "not_found")
@@ -195,10 +196,17 @@ async def upload(token: str, request: Request, background: BackgroundTasks) -> H
     def take() -> core.Checked:
         with w.sessions.begin() as session:
             return core.take_upload(
-                session, received, inbox=w.settings.effective_inbox_dir, original_name=original,
-                kind=kind, school_code=link.school_code, semester=semester, config=config,
-                language=w.language, today=today_riga(),
-            )  # fmt: skip
+                session,
+                received,
+                inbox=w.settings.effective_inbox_dir,
+                original_name=original,
+                kind=kind,
+                school_code=link.school_code,
+                semester=semester,
+                config=config,
+                language=w.language,
+                today=today_riga(),
+            )
 
     checked = await run_in_threadpool(take)
     response = _answer(w, request, token, link, semester, checked)
@@ -233,8 +241,9 @@ def _answer(
             user_agent=request.headers.get("user-agent"),
         )
     status = 200 if checked.kept else 422
-    return _school_page(w, request, token, link, semester, checked=checked,
-                        upload_id=upload_id, status=status)  # fmt: skip
+    return _school_page(
+        w, request, token, link, semester, checked=checked, upload_id=upload_id, status=status
+    )
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
