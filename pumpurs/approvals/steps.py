@@ -322,7 +322,7 @@ def create_steps(session: Session, wanted: pd.DataFrame) -> int:
         return 0
     now = utcnow()
     session.execute(
-        insert(ApprovalStep),
+        insert(cast(Table, ApprovalStep.__table__)),
         [
             {
                 "plan_id": int(row["plan_id"]),
