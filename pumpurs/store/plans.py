@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import Plan, PlanMeasure, PlanRevision, PlanRisk
 
 CURRENT_REVISION = (PlanRevision.plan_id == Plan.id) & (PlanRevision.number == Plan.revision)
@@ -26,16 +27,15 @@ def current_rows(session: Session, plan_ids: list[int]) -> pd.DataFrame:
         .where(Plan.id.in_(plan_ids))
         .order_by(Plan.id, PlanMeasure.id)
     )  # fmt: skip
-    rows = pd.DataFrame(session.execute(query).all())
+    rows = read_frame(session, query)
     if rows.empty:
         return rows
-    risks = pd.DataFrame(
-        session.execute(
-            select(PlanRisk.revision_id, PlanRisk.category).where(
-                PlanRisk.revision_id.in_(rows["revision_id"].unique().tolist())
-            )
-        ).all(),
-        columns=["revision_id", "category"],
+    risks = read_frame(
+        session,
+        select(PlanRisk.revision_id, PlanRisk.category).where(
+            PlanRisk.revision_id.in_(rows["revision_id"].unique().tolist())
+        ),
+        ["revision_id", "category"],
     )
     joined = risks.sort_values("category").groupby("revision_id")["category"].agg(";".join)
     rows["risk_categories"] = rows["revision_id"].map(joined).fillna("")
