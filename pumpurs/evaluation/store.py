@@ -101,18 +101,27 @@ def store_evaluations(
     written = [p for p, c in change.items() if c != UNCHANGED]
     if not written:
         return results
-    # Core inserts on the tables: the ORM's bulk insert with RETURNING splices each batch's
-    # rows onto the ones before (quadratic: most of evaluate's time at national scale).
-    ids = session.scalars(
-        insert(_EVALUATION).returning(_EVALUATION.c.id, sort_by_parameter_order=True),
-        [new_rows[p] for p in written],
-    ).all()
-    evaluation_of = dict(zip(written, ids, strict=True))
+    # One executemany on the table, then the new ids by plan (one evaluation a plan): with
+    # RETURNING in parameter order SQLite inserts row by row, and the ORM's bulk insert splices
+    # each batch's rows onto the ones before (quadratic in the rows).
+    session.execute(insert(_EVALUATION), [new_rows[p] for p in written])
+    evaluation_of = _evaluation_ids(session, written)
     session.execute(
         insert(_MEASURE),
         [{"evaluation_id": evaluation_of[p], **m} for p in written for m in new_measures[p]],
     )
     return results
+
+
+def _evaluation_ids(session: Session, plan_ids: Sequence[int]) -> dict[int, int]:
+    """Return the evaluation id of each of these plans."""
+    found: dict[int, int] = {}
+    for i in range(0, len(plan_ids), CHUNK):
+        query = select(_EVALUATION.c.plan_id, _EVALUATION.c.id).where(
+            _EVALUATION.c.plan_id.in_(plan_ids[i : i + CHUNK])
+        )
+        found.update(session.connection().execute(query).tuples().all())
+    return found
 
 
 def _evaluation_values(result: Mapping[Any, Any], submission_id: int) -> dict[str, Any]:
