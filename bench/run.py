@@ -98,7 +98,14 @@ def _add_cycle(phases: dict[str, Phase], run: int) -> None:
     the sum of its phases' times, the highest of their peaks."""
     samples = [phases[name].samples[run] for name in CYCLE_PHASES]
     whole = phases[load.CYCLE]
-    whole.samples.append(Sample(sum(s.seconds for s in samples), max(s.peak_rss for s in samples)))
+    cpu = [s.cpu_seconds for s in samples if s.cpu_seconds is not None]
+    whole.samples.append(
+        Sample(
+            sum(s.seconds for s in samples),
+            max(s.peak_rss for s in samples),
+            cpu_seconds=sum(cpu) if len(cpu) == len(samples) else None,
+        )
+    )
     whole.rows = phases["collect"].rows + phases["evaluate"].rows
 
 
@@ -343,7 +350,7 @@ def _report(phases: dict[str, Phase], data: dict[str, int], total: float) -> dic
 
 def _print(report: dict[str, Any]) -> None:
     rows = report["phases"]
-    columns = ["phase", "runs", "median_s", "rows", "rows_per_s", "peak_mib", "task_runs", "met"]
+    columns = ["phase", "runs", "median_s", "cpu_s", "rows", "rows_per_s", "peak_mib", "task_runs"]
     widths = {c: max(len(c), *(len(str(r.get(c))) for r in rows)) for c in columns}
     print(" | ".join(c.ljust(widths[c]) for c in columns))
     print("-+-".join("-" * widths[c] for c in columns))
