@@ -29,6 +29,7 @@ from pumpurs.evaluation.fulfilment import (
 from pumpurs.evaluation.plans import CHUNK
 from pumpurs.privacy import mask
 from pumpurs.store import lifecycle
+from pumpurs.store.inserts import insert_ids
 from pumpurs.store.models import AuditEntry, Evaluation, EvaluationMeasure, Plan, PlanStatus
 from pumpurs.store.reference import StoredSemester
 
@@ -101,27 +102,13 @@ def store_evaluations(
     written = [p for p, c in change.items() if c != UNCHANGED]
     if not written:
         return results
-    # One executemany on the table, then the new ids by plan (one evaluation a plan): with
-    # RETURNING in parameter order SQLite inserts row by row, and the ORM's bulk insert splices
-    # each batch's rows onto the ones before (quadratic in the rows).
-    session.execute(insert(_EVALUATION), [new_rows[p] for p in written])
-    evaluation_of = _evaluation_ids(session, written)
+    ids = insert_ids(session, _EVALUATION, [new_rows[p] for p in written], ["plan_id"])
+    evaluation_of = dict(zip(written, ids, strict=True))
     session.execute(
         insert(_MEASURE),
         [{"evaluation_id": evaluation_of[p], **m} for p in written for m in new_measures[p]],
     )
     return results
-
-
-def _evaluation_ids(session: Session, plan_ids: Sequence[int]) -> dict[int, int]:
-    """Return the evaluation id of each of these plans."""
-    found: dict[int, int] = {}
-    for i in range(0, len(plan_ids), CHUNK):
-        query = select(_EVALUATION.c.plan_id, _EVALUATION.c.id).where(
-            _EVALUATION.c.plan_id.in_(plan_ids[i : i + CHUNK])
-        )
-        found.update(session.connection().execute(query).tuples().all())
-    return found
 
 
 def _evaluation_values(result: Mapping[Any, Any], submission_id: int) -> dict[str, Any]:
