@@ -1,7 +1,9 @@
 """`make bench`: the semester cycle at national scale, phase by phase, beside a bare baseline.
 
-Prints a table (median wall time of several runs, rows per second, peak memory, Prefect task
-runs) and writes it with the machine's details to bench/results/.
+Prints a table (median wall and CPU time of several runs, rows per second, peak memory, Prefect
+task runs; the whole national cycle as one figure), every target with its measured value and
+met / missed (the command line's from bench/cli.py included), and writes them with the
+machine's details to bench/results/.
 """
 
 from __future__ import annotations
