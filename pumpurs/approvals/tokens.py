@@ -15,10 +15,10 @@ import secrets
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from pumpurs.approvals.steps import moved_from
@@ -185,7 +185,7 @@ def issue_tokens(
         for step_id, approver, revision in steps
     ]
     if rows:
-        session.execute(insert(cast(Table, ApprovalToken.__table__)), rows)
+        session.execute(insert(ApprovalToken), rows)
     return {int(row["step_id"]): str(row["nonce"]) for row in rows}
 
 
