@@ -1,5 +1,6 @@
 """The bare minimum collect: the same files, the same checks, the same rows inserted — with
-pandas and SQLAlchemy Core only, no orchestration, no reports, no mail."""
+pandas and SQLAlchemy Core only, no orchestration, no reports, no mail. New rows' ids are
+learnt as collect learns them (`store.inserts.insert_ids`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 from pumpurs.columns import PLAN_COLUMNS
 from pumpurs.config import Config
 from pumpurs.intake import read_file, validate_plans
+from pumpurs.store.inserts import insert_ids
 from pumpurs.store.models import (
     Base,
     Plan,
@@ -72,24 +74,20 @@ def run(engine: Engine, inbox: Path, config: Config) -> int:
         schools = dict(connection.execute(select(_table(School).c.code,
                                                  _table(School).c.id)).tuples().all())  # fmt: skip
         plans = accepted.groupby(["school_code", "pupil_ref"], sort=False).first().reset_index()
-        pupil_ids = connection.execute(
-            insert(_table(Pupil)).returning(_table(Pupil).c.id, sort_by_parameter_order=True),
+        pupil_ids = insert_ids(connection, _table(Pupil),
             [{"school_id": schools[s], "ref": r} for s, r in zip(plans["school_code"],
                                                                  plans["pupil_ref"], strict=True)],
-        ).scalars().all()  # fmt: skip
-        plan_ids = connection.execute(
-            insert(_table(Plan)).returning(_table(Plan).c.id, sort_by_parameter_order=True),
+            ["ref", "school_id"])  # fmt: skip
+        plan_ids = insert_ids(connection, _table(Plan),
             [{"semester_id": 1, "school_id": schools[s], "pupil_id": p, "status": "submitted",
               "revision": 1} for s, p in zip(plans["school_code"], pupil_ids, strict=True)],
-        ).scalars().all()  # fmt: skip
-        revision_ids = connection.execute(
-            insert(_table(PlanRevision)).returning(_table(PlanRevision).c.id,
-                                                   sort_by_parameter_order=True),
+            ["pupil_id", "semester_id"])  # fmt: skip
+        revision_ids = insert_ids(connection, _table(PlanRevision),
             [{"plan_id": p, "number": 1, "submission_id": by_label[f], "grade": int(g),
               "goal": goal}
              for p, f, g, goal in zip(plan_ids, plans["file"], plans["grade"], plans["goal"],
                                       strict=True)],
-        ).scalars().all()  # fmt: skip
+            ["plan_id", "number"])  # fmt: skip
         keyed = plans[["school_code", "pupil_ref", "risk_categories"]].assign(revision=revision_ids)
         rows = accepted.merge(keyed[["school_code", "pupil_ref", "revision"]])
         connection.execute(insert(_table(PlanMeasure)), [

@@ -23,6 +23,9 @@ class Sample:
     seconds: float
     peak_rss: int
     result: Any = None
+    # CPU time of this whole process meanwhile (every thread: the in-process mail server and
+    # web app too): on a shared machine the wall time also holds the waits for a core.
+    cpu_seconds: float | None = None
 
 
 @contextmanager
@@ -48,10 +51,10 @@ def watch(period: float = 0.02) -> Iterator[list[int]]:
 def timed(action: Callable[[], Any]) -> Sample:
     """Run `action` once; return its wall time, peak memory and result."""
     with watch() as peaks:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = action()
-        seconds = time.perf_counter() - started
-    return Sample(seconds, peaks[0], result)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Sample(seconds, peaks[0], result, cpu)
 
 
 @dataclass
@@ -70,6 +73,12 @@ class Phase:
         return median(s.seconds for s in self.samples)
 
     @property
+    def cpu_seconds(self) -> float | None:
+        """Return the median CPU time, if every run has one."""
+        times = [s.cpu_seconds for s in self.samples]
+        return median(t for t in times if t is not None) if None not in times else None
+
+    @property
     def peak_mib(self) -> float:
         """Return the highest peak memory over the runs, in MiB."""
         return max(s.peak_rss for s in self.samples) / 2**20
@@ -81,6 +90,7 @@ class Phase:
             "phase": self.name,
             "runs": len(self.samples),
             "median_s": round(self.seconds, 2),
+            "cpu_s": round(self.cpu_seconds, 2) if self.cpu_seconds is not None else None,
             "rows": self.rows,
             "rows_per_s": round(per_second) if per_second else None,
             "peak_mib": round(self.peak_mib),

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import (
     ApprovalStep,
     Municipality,
@@ -62,7 +63,7 @@ def pending_steps(session: Session, semester_id: int) -> pd.DataFrame:
         )
         .order_by(ApprovalStep.id)
     )
-    return pd.DataFrame(session.execute(query).all(), columns=STEP_COLUMNS)
+    return read_frame(session, query, STEP_COLUMNS)
 
 
 def _riga_day(column: pd.Series) -> pd.Series:

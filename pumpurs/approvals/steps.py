@@ -17,6 +17,7 @@ from pumpurs.approvals.chain import ROLE_COLUMN, NextStep, StepState, approver_f
 from pumpurs.clock import utcnow
 from pumpurs.config import Config, Role
 from pumpurs.store import lifecycle
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import (
     ApprovalStep,
     AuditEntry,
@@ -65,7 +66,7 @@ def approver_table(
     if plan_ids is not None:
         query = query.where(Plan.id.in_(list(plan_ids)))
     columns = ["plan_id", "revision", "director_email", "municipal_email", "regional_email"]
-    return pd.DataFrame(session.execute(query).all(), columns=columns)
+    return read_frame(session, query, columns)
 
 
 def _text(value: Any) -> str | None:
@@ -180,7 +181,7 @@ def move_steps(
     if plan_ids is not None:
         query = query.where(Plan.id.in_(list(plan_ids)))
     columns = ["step_id", "plan_id", "revision", "step_index", "role", "approver_email"]
-    steps = pd.DataFrame(session.execute(query).all(), columns=columns)
+    steps = read_frame(session, query, columns)
     if steps.empty:
         return 0
     merged = steps.merge(plans.drop(columns="revision"), on="plan_id")
@@ -322,7 +323,7 @@ def create_steps(session: Session, wanted: pd.DataFrame) -> int:
         return 0
     now = utcnow()
     session.execute(
-        insert(ApprovalStep),
+        insert(cast(Table, ApprovalStep.__table__)),
         [
             {
                 "plan_id": int(row["plan_id"]),

@@ -87,16 +87,19 @@ def plan_answers(rows: pd.DataFrame) -> pd.DataFrame:
     answers = pd.DataFrame({
         "outcome": by_plan["_rank"].min().map(dict(enumerate(OUTCOME_ORDER))),
         "continue": by_plan["continue"].first().astype("bool"),
-        "comment": by_plan["comment"].agg(_join_comments),
     })  # fmt: skip
+    answers["comment"] = _joined_comments(rows).reindex(answers.index)
     # Text columns hold NaN for "none"; the store wants None.
     answers["comment"] = answers["comment"].astype("object").where(answers["comment"].notna(), None)
     return answers.reset_index()
 
 
-def _join_comments(values: pd.Series) -> str | None:
-    seen = [str(v) for v in dict.fromkeys(values.dropna()) if str(v).strip()]
-    return "; ".join(seen) or None
+def _joined_comments(rows: pd.DataFrame) -> pd.Series:
+    """Return per plan that has any its distinct non-blank comments, "; "-joined in row order."""
+    given = rows.loc[rows["comment"].notna(), ["plan_id", "comment"]]
+    given = given.assign(comment=given["comment"].astype(str))
+    given = given[given["comment"].str.strip().ne("")].drop_duplicates()
+    return given.groupby("plan_id", sort=True)["comment"].agg("; ".join)
 
 
 def plan_results(

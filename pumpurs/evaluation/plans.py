@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import Evaluation, Plan, Pupil, School
 from pumpurs.store.plans import current_rows
 
@@ -28,9 +29,7 @@ def semester_plans(session: Session, semester_id: int) -> pd.DataFrame:
         .outerjoin(Evaluation, Evaluation.plan_id == Plan.id)
         .where(Plan.semester_id == semester_id)
     )
-    frame = pd.DataFrame(
-        [(*row, False) for row in session.execute(query).all()], columns=PLAN_COLUMNS
-    )
+    frame = read_frame(session, query, PLAN_COLUMNS[:-1]).assign(carried=False)
     frame["evaluated"] = frame["evaluated"].astype("bool")
     frame["carried"] = frame["plan_id"].isin(carried_plans(session, semester_id))
     return frame

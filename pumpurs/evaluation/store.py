@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from pumpurs.clock import utcnow
@@ -29,9 +29,12 @@ from pumpurs.evaluation.fulfilment import (
 from pumpurs.evaluation.plans import CHUNK
 from pumpurs.privacy import mask
 from pumpurs.store import lifecycle
+from pumpurs.store.inserts import insert_ids
 from pumpurs.store.models import AuditEntry, Evaluation, EvaluationMeasure, Plan, PlanStatus
 from pumpurs.store.reference import StoredSemester
 
+_EVALUATION = cast(Table, Evaluation.__table__)
+_MEASURE = cast(Table, EvaluationMeasure.__table__)
 CORRECTED = "evaluation.corrected"  # the audit log's action for a replaced evaluation
 NEW, CORRECTION, UNCHANGED = "new", "corrected", "unchanged"  # results' "change"
 
@@ -99,13 +102,10 @@ def store_evaluations(
     written = [p for p, c in change.items() if c != UNCHANGED]
     if not written:
         return results
-    ids = session.scalars(
-        insert(Evaluation).returning(Evaluation.id, sort_by_parameter_order=True),
-        [new_rows[p] for p in written],
-    ).all()
+    ids = insert_ids(session, _EVALUATION, [new_rows[p] for p in written], ["plan_id"])
     evaluation_of = dict(zip(written, ids, strict=True))
     session.execute(
-        insert(EvaluationMeasure),
+        insert(_MEASURE),
         [{"evaluation_id": evaluation_of[p], **m} for p in written for m in new_measures[p]],
     )
     return results

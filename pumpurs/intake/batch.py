@@ -10,10 +10,10 @@ import pickle
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from pumpurs.columns import EVALUATION_COLUMNS, PLAN_COLUMNS, Column
@@ -272,7 +272,7 @@ def _record_rejections(session: Session, rejections: pd.DataFrame, ids: pd.Serie
     if rejections.empty:
         return
     session.execute(
-        insert(RowRejection),
+        insert(cast(Table, RowRejection.__table__)),
         [{"submission_id": int(ids[f]), "row_number": int(r), "column": c, "rule": rule,
           "message": m, "pupil_ref": p}
          for f, r, c, rule, m, p in zip(rejections["file"], rejections["row_number"],

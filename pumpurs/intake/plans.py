@@ -15,6 +15,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from pumpurs.store import lifecycle
+from pumpurs.store.inserts import insert_ids
 from pumpurs.store.models import (
     Plan,
     PlanMeasure,
@@ -168,15 +169,17 @@ def _insert_revisions(
 ) -> None:
     if plans.empty:
         return
-    revision_ids = session.scalars(
-        insert(REVISION).returning(REVISION.c.id, sort_by_parameter_order=True),
+    revision_ids = insert_ids(
+        session,
+        REVISION,
         [
             {"plan_id": int(p), "number": int(n), "submission_id": int(submission_ids[f]),
              "grade": int(g), "goal": goal}
             for p, n, f, g, goal in zip(plans["plan_id"], plans["number"], plans["file"],
                                         plans["grade"], plans["goal"], strict=True)
         ],
-    ).all()  # fmt: skip
+        ["plan_id", "number"],
+    )  # fmt: skip
     keyed = plans[PLAN_KEY].assign(revision_id=revision_ids)
     rows = accepted.merge(keyed, on=PLAN_KEY)
     session.execute(

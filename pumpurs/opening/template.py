@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
+from xml.sax.saxutils import escape
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.compat.strings import safe_string
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pumpurs.clock import utcnow
 from pumpurs.columns import PLAN_COLUMNS, Column
-from pumpurs.config import Config, Label, School, Unit
+from pumpurs.config import Config, Label, Person, School, Unit
 from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.i18n.formats import fmt_date, fmt_number
 from pumpurs.semester import SemesterCode
@@ -113,27 +120,59 @@ def build_plan_template(
     language: str = "lv",
     deadline: dt.date | None = None,
 ) -> bytes:
-    """Build the school's plan-draft template for a semester and return it as XLSX bytes."""
+    """Build the school's plan-draft template for a semester and return it as XLSX bytes.
+
+    Only the school's own parts are written per school (its rows, the columns' widths, the
+    instructions naming it) into a copy of one workbook openpyxl built for the semester: the
+    same bytes as building the whole workbook for the school, at a fraction of the cost.
+    """
     school = config.school(school_code)
     if school is None:
         raise ValueError(f"unknown school code {school_code!r}")
     language = _language(language)
     due = deadline or config.semester_dates(semester).submission_deadline
+    rows = _continuing_rows(continuing, school.code)
+    skeleton = _skeleton(config, semester, language, due, bool(rows))
+    last_row = max(LAST_VALIDATED_ROW, FIRST_DATA_ROW + len(rows) + 500)
+    parts = dict(skeleton)
+    parts[_PLANS_PART] = _plans_sheet(skeleton[_PLANS_PART], rows, language, last_row)
+    parts[_INSTRUCTIONS_PART] = _xml_replace(skeleton[_INSTRUCTIONS_PART], {
+        _STAND_IN_NAME: school.name, _STAND_IN_CODE: school.code,
+        str(_STAND_IN_ROWS): str(len(rows)),
+    })  # fmt: skip
+    buffer = BytesIO()
+    with ZipFile(buffer, "w", ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _build_workbook(
+    config: Config,
+    school: School,
+    semester: SemesterCode,
+    rows: list[list[Any]],
+    language: str,
+    due: dt.date,
+    count: int | None = None,
+) -> bytes:
+    """Build the whole workbook with openpyxl and return it as XLSX bytes; the instructions
+    give `count` continuing rows (by default, the rows')."""
+    count = len(rows) if count is None else count
     workbook = Workbook()
     plans = workbook.active
     t = texts(language)
     plans.title = t.gettext(SHEET_PLANS)
     lists = workbook.create_sheet(t.gettext(SHEET_LISTS))
     instructions = workbook.create_sheet(t.gettext(SHEET_INSTRUCTIONS))
-    rows = _continuing_rows(continuing, school.code)
     _write_plans(plans, rows, language, config.programme.monthly_cap_eur)
     blocks = _list_blocks(config, language)
     ranges = _write_lists(lists, blocks)
     last_row = max(LAST_VALIDATED_ROW, FIRST_DATA_ROW + len(rows) + 500)
     _add_list_validations(plans, ranges, config, language, last_row)
     _add_number_validations(plans, config, language, last_row)
-    head = _instruction_head(school, semester, due, len(rows), language)
-    rules = _instruction_rules(config, school, semester, len(rows), language)
+    head = _instruction_head(school, semester, due, count, language)
+    rules = _instruction_rules(config, school, semester, count, language)
     _write_instructions(instructions, head, rules, language)
     workbook.active = 0
     workbook.properties.title = t.gettext(TITLE)
@@ -141,6 +180,95 @@ def build_plan_template(
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# The semester's workbook is built once, for a stand-in school whose name, code and number of
+# continuing rows are these; each school's copy puts its own in their place.
+_STAND_IN_NAME, _STAND_IN_CODE, _STAND_IN_ROWS = "QQSCHOOLNAMEQQ", "QQSCHOOLCODEQQ", 918273645
+_PLANS_PART, _INSTRUCTIONS_PART = "xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"
+_SKELETONS: dict[tuple[Any, ...], tuple[Config, dict[str, bytes]]] = {}
+_SKELETONS_KEPT = 8
+
+
+def _skeleton(
+    config: Config, semester: SemesterCode, language: str, due: dt.date, continuing: bool
+) -> dict[str, bytes]:
+    """Return the parts of the semester's workbook for a stand-in school (kept for a day)."""
+    key = (id(config), semester.code, language, due, continuing, utcnow().date())
+    kept = _SKELETONS.get(key)
+    if kept is not None and kept[0] is config:  # the config kept alive: its id is not reused
+        return kept[1]
+    stand_in = School(code=_STAND_IN_CODE, name=_STAND_IN_NAME, municipality="",
+                      coordinator=Person(name="", email="stand-in@example.invalid"))  # fmt: skip
+    rows = [[_STAND_IN_CODE] + [None] * (len(PLAN_COLUMNS) - 1)] if continuing else []
+    count = _STAND_IN_ROWS if continuing else 0
+    content = _build_workbook(config, stand_in, semester, rows, language, due, count)
+    with ZipFile(BytesIO(content)) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    if continuing:  # the stand-in's row and widths are replaced per school
+        parts[_PLANS_PART] = _ROW_3.sub(b'<row r="3"></row>', parts[_PLANS_PART], count=1)
+    while len(_SKELETONS) >= _SKELETONS_KEPT:
+        del _SKELETONS[next(iter(_SKELETONS))]
+    _SKELETONS[key] = (config, parts)
+    return parts
+
+
+_ROW_3 = re.compile(rb'<row r="3">.*?</row>')
+_COL = re.compile(rb'<col width="[^"]*"(?P<rest>[^>]*?) min="(?P<min>\d+)"')
+_SQREF = re.compile(rb'sqref="(?P<letter>[A-Z]+)3:(?P=letter)\d+"')
+_DIMENSION = re.compile(rb'<dimension ref="A1:[A-Z]+\d+"/>')
+
+
+def _plans_sheet(skeleton: bytes, rows: list[list[Any]], language: str, last_row: int) -> bytes:
+    """Return the plans sheet's XML with the school's rows, widths and validated range."""
+    widths = {
+        str(index).encode(): _width(column, [row[index - 1] for row in rows], language)
+        for index, column in enumerate(PLAN_COLUMNS, start=1)
+    }
+    sheet = _COL.sub(
+        lambda m: b'<col width="' + safe_string(widths[m["min"]]).encode() + b'"' + m["rest"]
+        + b' min="' + m["min"] + b'"',
+        skeleton,
+    )  # fmt: skip
+    sheet = _SQREF.sub(
+        lambda m: b'sqref="' + m["letter"] + b"3:" + m["letter"] + str(last_row).encode() + b'"',
+        sheet,
+    )  # fmt: skip
+    last = get_column_letter(len(PLAN_COLUMNS))
+    bottom = max(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows) - 1)
+    sheet = _DIMENSION.sub(f'<dimension ref="A1:{last}{bottom}"/>'.encode(), sheet, count=1)
+    if rows:
+        data = b"".join(_row_xml(FIRST_DATA_ROW + offset, row) for offset, row in enumerate(rows))
+        sheet = sheet.replace(b'<row r="3"></row>', data, 1)
+    return sheet
+
+
+def _row_xml(number: int, values: list[Any]) -> bytes:
+    """Return one data row as openpyxl writes it: text inline, numbers as numbers."""
+    cells = []
+    for index, value in enumerate(values, start=1):
+        ref = f"{get_column_letter(index)}{number}"
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if ILLEGAL_CHARACTERS_RE.search(value):
+                raise IllegalCharacterError(f"{value!r} cannot be used in worksheets.")
+            cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{_xml_text(value)}</t></is></c>')
+        else:
+            cells.append(f'<c r="{ref}" t="n"><v>{safe_string(value)}</v></c>')
+    return f'<row r="{number}">{"".join(cells)}</row>'.encode("ascii")
+
+
+def _xml_text(value: str) -> str:
+    """Return text escaped as openpyxl's writer escapes it (ASCII, character references)."""
+    return escape(value).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _xml_replace(part: bytes, values: dict[str, str]) -> bytes:
+    """Return an XML part with each stand-in text replaced by its (escaped) value."""
+    for stand_in, value in values.items():
+        part = part.replace(stand_in.encode("ascii"), _xml_text(value).encode("ascii"))
+    return part
 
 
 def _language(language: str) -> str:

@@ -16,10 +16,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pumpurs.errors import IllegalTransition
+from pumpurs.store.inserts import insert_ids
 from pumpurs.store.models import Plan, PlanStatus
 
 S = PlanStatus
@@ -148,8 +149,8 @@ def insert_plans(
     if not rows:
         return []
     assert all("status" not in row for row in rows), "the lifecycle sets a new plan's status"
-    statement = insert(PLAN).returning(PLAN.c.id, sort_by_parameter_order=True)
-    return list(session.scalars(statement, [{**row, "status": status.value} for row in rows]))
+    rows = [{**row, "status": status.value} for row in rows]
+    return insert_ids(session, PLAN, rows, ["pupil_id", "semester_id"])
 
 
 def _refuse(session: Session, plan_ids: Sequence[int], target: PlanStatus) -> None:

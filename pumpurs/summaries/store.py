@@ -17,6 +17,7 @@ from pumpurs.clock import utcnow
 from pumpurs.config import Config
 from pumpurs.evaluation.fulfilment import semester_months
 from pumpurs.semester import SemesterCode
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import (
     Evaluation,
     EvaluationMeasure,
@@ -35,7 +36,7 @@ from pumpurs.summaries.figures import NATION, FigureInput, compute_figures
 
 
 def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(session.execute(query).all(), columns=columns)
+    return read_frame(session, query, columns)
 
 
 def load_input(session: Session, semester: StoredSemester) -> FigureInput:

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from pumpurs.summaries.compose import Composed, preview_summary, queue_summaries
 from pumpurs.summaries.content import Unit
 from pumpurs.summaries.recipients import SummaryRun, recipients, summary_key
 from pumpurs.summaries.store import read_figures, refresh_figures
+from pumpurs.summaries.workbook import _openpyxl_workbook, figures_workbook
 from tests.evaluation.factory import SEMESTER, eur, hours, put_evaluation, store_plan
 
 TODAY = dt.date(2027, 1, 20)
@@ -303,3 +305,29 @@ def test_the_text_part_is_latvian_formatted_real_text(
                      r"[\d\xa0]+ EUR \(\d+\xa0%\)", text)  # fmt: skip
     assert "<" not in text and ">" not in text and "P-" not in text + composed.email.html
     assert text.count(" skolēni)") + text.count(" skolēns)") == 12  # every subject, declined
+
+
+@pytest.mark.parametrize("language", ["lv", "en"])
+def test_a_workbooks_rows_have_the_bytes_openpyxl_writes_for_them(
+    ctx: Context, language: str
+) -> None:
+    """Rows written into the sheets' XML equal openpyxl writing every row itself, part by part
+    (the file's creation time apart), names with a leading space, "&" and "<" included."""
+    two_regions(ctx)
+    with ctx.sessions() as session:
+        figures = read_figures(session, stored_semester(session, SEMESTER).id)
+    sheets = [
+        (level, [(Unit(level, code, f" {code} & <{n}>"), found)
+                 for n, ((lv, code), found) in enumerate(sorted(figures.items())) if lv == level])
+        for level in ("nation", "region", "municipality", "school")
+    ]  # fmt: skip
+    assert [len(units) for _, units in sheets] == [1, 5, 6, 9]
+    fast = figures_workbook(sheets, ctx.config, language)
+    whole, _ = _openpyxl_workbook(sheets, ctx.config, language)
+    buffer = io.BytesIO()
+    whole.save(buffer)
+    with zipfile.ZipFile(io.BytesIO(fast)) as mine, zipfile.ZipFile(buffer) as theirs:
+        assert mine.namelist() == theirs.namelist()
+        for name in theirs.namelist():
+            if name != "docProps/core.xml":  # its creation time
+                assert mine.read(name) == theirs.read(name), name
