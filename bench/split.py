@@ -119,8 +119,9 @@ def main() -> None:
                 refresh_figures(session, ctx.config, stored)
             summary_run = SummaryRun(provisional=_before_deadline(settings))
             with _step(spent, "summaries: composed and queued"), ctx.sessions.begin() as session:
-                compose.queue_summaries(session, ctx.config, "lv", stored, today_riga(),
-                                        summary_run)  # fmt: skip
+                compose.queue_summaries(
+                    session, ctx.config, "lv", stored, today_riga(), summary_run
+                )
             mail("summaries")
     print(f"{'step':<46} {'wall s':>7} {'CPU s':>7}")
     for name, (wall, cpu) in sorted(spent.items()):

@@ -166,18 +166,8 @@ _CLAIM = (
 # The unique step_id is the last guard: a second decision of a step inserts nothing. Written
 # out because SQLAlchemy does not cache its dialects' ON CONFLICT statements; SQLite (3.35+)
 # and PostgreSQL read it alike.
-_DECISION_COLUMNS = (
-    "step_id",
-    "plan_id",
-    "revision",
-    "outcome",
-    "reason",
-    "approver_email",
-    "substitute_email",
-    "decided_at",
-    "ip",
-    "user_agent",
-)
+_DECISION_COLUMNS = ("step_id", "plan_id", "revision", "outcome", "reason", "approver_email",
+                     "substitute_email", "decided_at", "ip", "user_agent")  # fmt: skip
 _INSERT_DECISION = (
     text(
         f"INSERT INTO {_decision.name} ({', '.join(_DECISION_COLUMNS)}) "

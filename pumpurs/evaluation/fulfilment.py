@@ -84,10 +84,12 @@ def plan_answers(rows: pd.DataFrame) -> pd.DataFrame:
     """Return per plan the outcome (least favourable), continue answer and joined comments."""
     rank = rows["outcome"].map({name: i for i, name in enumerate(OUTCOME_ORDER)})
     by_plan = rows.assign(_rank=rank).groupby("plan_id", sort=True)
-    answers = pd.DataFrame({
-        "outcome": by_plan["_rank"].min().map(dict(enumerate(OUTCOME_ORDER))),
-        "continue": by_plan["continue"].first().astype("bool"),
-    })  # fmt: skip
+    answers = pd.DataFrame(
+        {
+            "outcome": by_plan["_rank"].min().map(dict(enumerate(OUTCOME_ORDER))),
+            "continue": by_plan["continue"].first().astype("bool"),
+        }
+    )
     answers["comment"] = _joined_comments(rows).reindex(answers.index)
     # Text columns hold NaN for "none"; the store wants None.
     answers["comment"] = answers["comment"].astype("object").where(answers["comment"].notna(), None)
@@ -128,8 +130,10 @@ def plan_results(
     result["weighted_ratio"] = result[["hours_ratio", "eur_ratio"]].mean(axis=1, skipna=True)
     listed = _listed_flags(m)
     plan_ids = result.index.astype(int)
-    flags = [_flags(row, listed.get(plan_id, {}), months, cap_eur)
-             for plan_id, row in zip(plan_ids, result.itertuples(), strict=True)]  # fmt: skip
+    flags = [
+        _flags(row, listed.get(plan_id, {}), months, cap_eur)
+        for plan_id, row in zip(plan_ids, result.itertuples(), strict=True)
+    ]
     result["flags"] = pd.Series(flags, index=result.index, dtype="object")
     columns = ["fidelity", "hours_ratio", "eur_ratio", "weighted_ratio", "flags", "outcome",
                "continue", "comment", "eur_spent"]  # fmt: skip

@@ -48,8 +48,9 @@ def carried_plans(session: Session, semester_id: int) -> set[int]:
 
 def planned_measures(session: Session, plan_ids: Sequence[int]) -> pd.DataFrame:
     """Return the current revision's measures of these plans (a few thousand ids at a time)."""
-    parts = [current_rows(session, list(plan_ids[i : i + CHUNK]))
-             for i in range(0, len(plan_ids), CHUNK)]  # fmt: skip
+    parts = [
+        current_rows(session, list(plan_ids[i : i + CHUNK])) for i in range(0, len(plan_ids), CHUNK)
+    ]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=PLANNED_COLUMNS)

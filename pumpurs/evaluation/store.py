@@ -77,21 +77,30 @@ def store_evaluations(
     programme = config.programme
     mine = planned[planned["plan_id"].isin(rows["plan_id"])]
     measures = measure_results(mine, rows, months)
-    results = plan_results(measures, plan_answers(rows), months, programme.monthly_cap_eur,
-                           programme.fidelity_threshold)  # fmt: skip
+    results = plan_results(
+        measures,
+        plan_answers(rows),
+        months,
+        programme.monthly_cap_eur,
+        programme.fidelity_threshold,
+    )
     source = rows.groupby("plan_id")["file"].first().map(submission_ids)
-    new_rows = {int(r["plan_id"]): _evaluation_values(r, int(source[r["plan_id"]]))
-                for r in results.to_dict("records")}  # fmt: skip
+    new_rows = {
+        int(r["plan_id"]): _evaluation_values(r, int(source[r["plan_id"]]))
+        for r in results.to_dict("records")
+    }
     new_measures: dict[int, list[dict[str, Any]]] = {}
     for m in measures.to_dict("records"):
         new_measures.setdefault(int(m["plan_id"]), []).append(_measure_values(m))
     earlier = stored_evaluations(session, list(new_rows))
     change = {
-        plan_id: NEW if plan_id not in earlier
-        else UNCHANGED if _same(earlier[plan_id], new_rows[plan_id], new_measures[plan_id])
+        plan_id: NEW
+        if plan_id not in earlier
+        else UNCHANGED
+        if _same(earlier[plan_id], new_rows[plan_id], new_measures[plan_id])
         else CORRECTION
         for plan_id in new_rows
-    }  # fmt: skip
+    }
     results = results.assign(change=results["plan_id"].astype(int).map(change))
     corrected = [p for p, c in change.items() if c == CORRECTION]
     school_of = rows.groupby("plan_id")["school_code"].first()
@@ -113,20 +122,28 @@ def store_evaluations(
 
 def _evaluation_values(result: Mapping[Any, Any], submission_id: int) -> dict[str, Any]:
     """Return a plan's Evaluation row from its fulfilment results."""
-    return {"plan_id": int(result["plan_id"]), "submission_id": submission_id,
-            "outcome": result["outcome"], "continue_plan": bool(result["continue"]),
-            "comment": _text(result["comment"]), "fidelity": _float(result["fidelity"]),
-            "weighted_ratio": _float(result["weighted_ratio"]),
-            "flags": result["flags"]}  # fmt: skip
+    return {
+        "plan_id": int(result["plan_id"]),
+        "submission_id": submission_id,
+        "outcome": result["outcome"],
+        "continue_plan": bool(result["continue"]),
+        "comment": _text(result["comment"]),
+        "fidelity": _float(result["fidelity"]),
+        "weighted_ratio": _float(result["weighted_ratio"]),
+        "flags": result["flags"],
+    }
 
 
 def _measure_values(m: Mapping[Any, Any]) -> dict[str, Any]:
     """Return an EvaluationMeasure row (without its evaluation id) from a measure's results."""
-    return {"measure": m["measure"], "subject": _text(m["subject"]),
-            "planned": float(m["planned"]),
-            "delivered_hours": _float(m["delivered_hours"]) if m["reported"] else None,
-            "spent_eur": _float(m["spent_eur"]) if m["reported"] else None,
-            "ratio": _float(m["ratio"])}  # fmt: skip
+    return {
+        "measure": m["measure"],
+        "subject": _text(m["subject"]),
+        "planned": float(m["planned"]),
+        "delivered_hours": _float(m["delivered_hours"]) if m["reported"] else None,
+        "spent_eur": _float(m["spent_eur"]) if m["reported"] else None,
+        "ratio": _float(m["ratio"]),
+    }
 
 
 def stored_evaluations(session: Session, plan_ids: Sequence[int]) -> dict[int, StoredEvaluation]:
@@ -178,8 +195,10 @@ def _measure_key(m: Mapping[str, Any]) -> tuple[str, str]:
 def _same(old: StoredEvaluation, new: Mapping[str, Any], measures: list[dict[str, Any]]) -> bool:
     """Return whether a plan's new evaluation gives the values its stored one has."""
     same_answers = (old.outcome, old.continue_plan, old.comment) == (
-        new["outcome"], new["continue_plan"], new["comment"]
-    )  # fmt: skip
+        new["outcome"],
+        new["continue_plan"],
+        new["comment"],
+    )
     return same_answers and old.measures == sorted(measures, key=_measure_key)
 
 
@@ -204,35 +223,37 @@ def _audit(
     for plan_id in corrected:
         old, new, code = earlier[plan_id], new_rows[plan_id], str(school_of[plan_id])
         school = config.school(code)
-        entries.append({
-            "at": now,
-            "actor": school.coordinator.email if school is not None else f"school:{code}",
-            "action": CORRECTED,
-            "entity": "plan",
-            "entity_id": plan_id,
-            "details": {
-                "semester": semester.code.code,
-                "school": code,
-                "submission": {"old": old.submission_id, "new": new["submission_id"]},
-                "status": {"old": str(old.status), "new": str(_target(new["continue_plan"]))},
-                "old": {
-                    "outcome": old.outcome,
-                    "continue": old.continue_plan,
-                    "fidelity": old.fidelity,
-                    "weighted_ratio": old.weighted_ratio,
-                    "flags": old.flags,
-                    "comment": None if old.comment is None else mask(old.comment),
-                    "evaluated_at": old.evaluated_at.isoformat(),
-                    "measures": old.measures,
+        entries.append(
+            {
+                "at": now,
+                "actor": school.coordinator.email if school is not None else f"school:{code}",
+                "action": CORRECTED,
+                "entity": "plan",
+                "entity_id": plan_id,
+                "details": {
+                    "semester": semester.code.code,
+                    "school": code,
+                    "submission": {"old": old.submission_id, "new": new["submission_id"]},
+                    "status": {"old": str(old.status), "new": str(_target(new["continue_plan"]))},
+                    "old": {
+                        "outcome": old.outcome,
+                        "continue": old.continue_plan,
+                        "fidelity": old.fidelity,
+                        "weighted_ratio": old.weighted_ratio,
+                        "flags": old.flags,
+                        "comment": None if old.comment is None else mask(old.comment),
+                        "evaluated_at": old.evaluated_at.isoformat(),
+                        "measures": old.measures,
+                    },
+                    "new": {
+                        "outcome": new["outcome"],
+                        "continue": new["continue_plan"],
+                        "fidelity": new["fidelity"],
+                        "weighted_ratio": new["weighted_ratio"],
+                    },
                 },
-                "new": {
-                    "outcome": new["outcome"],
-                    "continue": new["continue_plan"],
-                    "fidelity": new["fidelity"],
-                    "weighted_ratio": new["weighted_ratio"],
-                },
-            },
-        })  # fmt: skip
+            }
+        )
     session.execute(insert(AuditEntry), entries)
 
 

@@ -108,10 +108,14 @@ def file_problems(
 ) -> list[dict[str, Any]]:
     """Return the dashboard's table of these files that could not be read, in their order."""
     return [
-        {"school": f.folder_school, "file": f.path.name,
-         "problem": results[f.label].message(language)}
-        for f in files if not results[f.label].ok
-    ]  # fmt: skip
+        {
+            "school": f.folder_school,
+            "file": f.path.name,
+            "problem": results[f.label].message(language),
+        }
+        for f in files
+        if not results[f.label].ok
+    ]
 
 
 @dataclass(frozen=True)
@@ -182,9 +186,10 @@ class Scan:
         rows = batch_rows(files, frames, self.kind.columns)
         results = {
             f.label: replace(self.results[f.label], frame=frames[f.label])
-            if f.label in frames else self.results[f.label]
+            if f.label in frames
+            else self.results[f.label]
             for f in files
-        }  # fmt: skip
+        }
         batch = Batch(self.kind, list(files), self.skipped, rows, results)
         if files:
             batch.submissions = record_submissions(session, semester, files, results, language)
@@ -235,15 +240,17 @@ def rejection_frame(
     """Return rejections of these accepted rows (file, row_number, pupil_ref) for one rule."""
     if rows.empty:
         return pd.DataFrame(columns=list(REJECTION_COLUMNS))
-    return pd.DataFrame({
-        "file": rows["file"],
-        "folder_school": rows["file"].str.split("/").str[0],
-        "row_number": rows["row_number"].astype("int64"),
-        "pupil_ref": rows["pupil_ref"],
-        "column": column,
-        "rule": rule,
-        "message": messages,
-    }).reset_index(drop=True)  # fmt: skip
+    return pd.DataFrame(
+        {
+            "file": rows["file"],
+            "folder_school": rows["file"].str.split("/").str[0],
+            "row_number": rows["row_number"].astype("int64"),
+            "pupil_ref": rows["pupil_ref"],
+            "column": column,
+            "rule": rule,
+            "message": messages,
+        }
+    ).reset_index(drop=True)
 
 
 def account(
@@ -273,13 +280,26 @@ def _record_rejections(session: Session, rejections: pd.DataFrame, ids: pd.Serie
         return
     session.execute(
         insert(cast(Table, RowRejection.__table__)),
-        [{"submission_id": int(ids[f]), "row_number": int(r), "column": c, "rule": rule,
-          "message": m, "pupil_ref": p}
-         for f, r, c, rule, m, p in zip(rejections["file"], rejections["row_number"],
-                                        rejections["column"], rejections["rule"],
-                                        rejections["message"], rejections["pupil_ref"],
-                                        strict=True)],
-    )  # fmt: skip
+        [
+            {
+                "submission_id": int(ids[f]),
+                "row_number": int(r),
+                "column": c,
+                "rule": rule,
+                "message": m,
+                "pupil_ref": p,
+            }
+            for f, r, c, rule, m, p in zip(
+                rejections["file"],
+                rejections["row_number"],
+                rejections["column"],
+                rejections["rule"],
+                rejections["message"],
+                rejections["pupil_ref"],
+                strict=True,
+            )
+        ],
+    )
 
 
 def school_table(
@@ -289,11 +309,13 @@ def school_table(
     table = []
     for school in batch.schools():
         mine = [counted.per_file[f.label] for f in batch.files if f.folder_school == school]
-        table.append({
-            "school": school,
-            "files": len(mine),
-            "rows_accepted": sum(c["accepted"] for c in mine),
-            "rows_rejected": sum(c["rejected"] for c in mine),
-            **extra.get(school, {}),
-        })  # fmt: skip
+        table.append(
+            {
+                "school": school,
+                "files": len(mine),
+                "rows_accepted": sum(c["accepted"] for c in mine),
+                "rows_rejected": sum(c["rejected"] for c in mine),
+                **extra.get(school, {}),
+            }
+        )
     return table

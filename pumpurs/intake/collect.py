@@ -48,15 +48,8 @@ READ_SHARE = 25
 """Progress while the files are read; the parts share 30–100 (one part: 30, 50, 80, 100)."""
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-SUMMED = (
-    "rows_read",
-    "rows_accepted",
-    "rows_rejected",
-    "reports_queued",
-    "plans_new",
-    "plans_revised",
-    "plans_unchanged",
-)
+SUMMED = ("rows_read", "rows_accepted", "rows_rejected", "reports_queued", "plans_new",
+          "plans_revised", "plans_unchanged")  # fmt: skip
 """The counts of a run that are the sums of its parts'."""
 
 

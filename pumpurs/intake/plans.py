@@ -59,9 +59,14 @@ def _fingerprint(frame: pd.DataFrame, key: list[str]) -> pd.Series:
     measures = rows.groupby(key)["_m"].agg(lambda v: "\n".join(sorted(v)))
     head = rows.groupby(key)[["grade", "goal", "risk_categories"]].first()
     return (
-        _text(head["grade"]) + "\n" + _text(head["goal"]) + "\n"
-        + _text(head["risk_categories"]) + "\n" + measures
-    )  # fmt: skip
+        _text(head["grade"])
+        + "\n"
+        + _text(head["goal"])
+        + "\n"
+        + _text(head["risk_categories"])
+        + "\n"
+        + measures
+    )
 
 
 def _pupil_ids(session: Session, plans: pd.DataFrame) -> pd.Series:
@@ -81,9 +86,11 @@ def _pupil_ids(session: Session, plans: pd.DataFrame) -> pd.Series:
     if not missing.empty:
         session.execute(
             insert(PUPIL),
-            [{"school_id": int(s), "ref": r} for s, r in zip(missing["school_id"],
-                                                              missing["pupil_ref"], strict=True)],
-        )  # fmt: skip
+            [
+                {"school_id": int(s), "ref": r}
+                for s, r in zip(missing["school_id"], missing["pupil_ref"], strict=True)
+            ],
+        )
         return _pupil_ids(session, plans)
     return pd.Series(merged["id"].astype("int64").to_numpy(), index=plans.index)
 
@@ -120,12 +127,17 @@ def store_plans(
         ids = lifecycle.insert_plans(
             session,
             [
-                {"semester_id": semester.id, "school_id": school, "pupil_id": int(pupil),
-                 "revision": 1}
-                for school, pupil in zip(_school_ids(session, new_plans), new_plans["pupil_id"],
-                                         strict=True)
+                {
+                    "semester_id": semester.id,
+                    "school_id": school,
+                    "pupil_id": int(pupil),
+                    "revision": 1,
+                }
+                for school, pupil in zip(
+                    _school_ids(session, new_plans), new_plans["pupil_id"], strict=True
+                )
             ],
-        )  # fmt: skip
+        )
         plan_ids = pd.to_numeric(plans["plan_id"], errors="coerce").astype("float64")
         plan_ids[is_new] = list(ids)  # type: ignore[call-overload]
         plans["plan_id"] = plan_ids
@@ -135,10 +147,13 @@ def store_plans(
     if revise.any():
         session.execute(
             update(Plan),
-            [{"id": int(i), "revision": int(n)}
-             for i, n in zip(plans.loc[revise, "plan_id"], plans.loc[revise, "number"],
-                             strict=True)],
-        )  # fmt: skip
+            [
+                {"id": int(i), "revision": int(n)}
+                for i, n in zip(
+                    plans.loc[revise, "plan_id"], plans.loc[revise, "number"], strict=True
+                )
+            ],
+        )
     _insert_revisions(session, plans[is_new | revise], accepted, submission_ids)
     outcome = pd.Series("unchanged", index=plans.index)
     outcome[is_new], outcome[revise], outcome[~is_new & ~pending] = "new", "revised", "decided"
@@ -173,30 +188,55 @@ def _insert_revisions(
         session,
         REVISION,
         [
-            {"plan_id": int(p), "number": int(n), "submission_id": int(submission_ids[f]),
-             "grade": int(g), "goal": goal}
-            for p, n, f, g, goal in zip(plans["plan_id"], plans["number"], plans["file"],
-                                        plans["grade"], plans["goal"], strict=True)
+            {
+                "plan_id": int(p),
+                "number": int(n),
+                "submission_id": int(submission_ids[f]),
+                "grade": int(g),
+                "goal": goal,
+            }
+            for p, n, f, g, goal in zip(
+                plans["plan_id"],
+                plans["number"],
+                plans["file"],
+                plans["grade"],
+                plans["goal"],
+                strict=True,
+            )
         ],
         ["plan_id", "number"],
-    )  # fmt: skip
+    )
     keyed = plans[PLAN_KEY].assign(revision_id=revision_ids)
     rows = accepted.merge(keyed, on=PLAN_KEY)
     session.execute(
         insert(MEASURE),
         [
-            {"revision_id": int(r), "measure": m, "subject": s, "provider_ref": p,
-             "hours_per_month": None if pd.isna(h) else float(h),
-             "eur_per_month": None if pd.isna(e) else float(e)}
-            for r, m, s, p, h, e in zip(rows["revision_id"], rows["measure"], rows["subject"],
-                                        rows["provider_ref"], rows["hours_per_month"],
-                                        rows["eur_per_month"], strict=True)
+            {
+                "revision_id": int(r),
+                "measure": m,
+                "subject": s,
+                "provider_ref": p,
+                "hours_per_month": None if pd.isna(h) else float(h),
+                "eur_per_month": None if pd.isna(e) else float(e),
+            }
+            for r, m, s, p, h, e in zip(
+                rows["revision_id"],
+                rows["measure"],
+                rows["subject"],
+                rows["provider_ref"],
+                rows["hours_per_month"],
+                rows["eur_per_month"],
+                strict=True,
+            )
         ],
-    )  # fmt: skip
+    )
     risks = keyed.merge(plans[[*PLAN_KEY, "risk_categories"]], on=PLAN_KEY)
     risks = risks.assign(category=risks["risk_categories"].str.split(";")).explode("category")
     session.execute(
         insert(RISK),
-        [{"revision_id": int(r), "category": c}
-         for r, c in zip(risks["revision_id"], risks["category"], strict=True) if c],
-    )  # fmt: skip
+        [
+            {"revision_id": int(r), "category": c}
+            for r, c in zip(risks["revision_id"], risks["category"], strict=True)
+            if c
+        ],
+    )

@@ -18,17 +18,9 @@ from pumpurs.store.reference import StoredSemester
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTINUING_COLUMNS = [
-    "school_code",
-    "pupil_ref",
-    "grade",
-    "risk_categories",
-    "goal",
-    "measure",
-    "subject",
-    "provider_ref",
-    "hours_per_month",
-    "eur_per_month",
-]
+    "school_code", "pupil_ref", "grade", "risk_categories", "goal",
+    "measure", "subject", "provider_ref", "hours_per_month", "eur_per_month",
+]  # fmt: skip
 
 
 def continuing_rows(session: Session, semester_id: int) -> pd.DataFrame:

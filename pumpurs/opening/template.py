@@ -136,10 +136,14 @@ def build_plan_template(
     last_row = max(LAST_VALIDATED_ROW, FIRST_DATA_ROW + len(rows) + 500)
     parts = dict(skeleton)
     parts[_PLANS_PART] = _plans_sheet(skeleton[_PLANS_PART], rows, language, last_row)
-    parts[_INSTRUCTIONS_PART] = _xml_replace(skeleton[_INSTRUCTIONS_PART], {
-        _STAND_IN_NAME: school.name, _STAND_IN_CODE: school.code,
-        str(_STAND_IN_ROWS): str(len(rows)),
-    })  # fmt: skip
+    parts[_INSTRUCTIONS_PART] = _xml_replace(
+        skeleton[_INSTRUCTIONS_PART],
+        {
+            _STAND_IN_NAME: school.name,
+            _STAND_IN_CODE: school.code,
+            str(_STAND_IN_ROWS): str(len(rows)),
+        },
+    )
     buffer = BytesIO()
     with ZipFile(buffer, "w", ZIP_DEFLATED) as archive:
         for name, content in parts.items():
@@ -198,8 +202,12 @@ def _skeleton(
     kept = _SKELETONS.get(key)
     if kept is not None and kept[0] is config:  # the config kept alive: its id is not reused
         return kept[1]
-    stand_in = School(code=_STAND_IN_CODE, name=_STAND_IN_NAME, municipality="",
-                      coordinator=Person(name="", email="stand-in@example.invalid"))  # fmt: skip
+    stand_in = School(
+        code=_STAND_IN_CODE,
+        name=_STAND_IN_NAME,
+        municipality="",
+        coordinator=Person(name="", email="stand-in@example.invalid"),
+    )
     rows = [[_STAND_IN_CODE] + [None] * (len(PLAN_COLUMNS) - 1)] if continuing else []
     count = _STAND_IN_ROWS if continuing else 0
     content = _build_workbook(config, stand_in, semester, rows, language, due, count)
@@ -226,14 +234,21 @@ def _plans_sheet(skeleton: bytes, rows: list[list[Any]], language: str, last_row
         for index, column in enumerate(PLAN_COLUMNS, start=1)
     }
     sheet = _COL.sub(
-        lambda m: b'<col width="' + safe_string(widths[m["min"]]).encode() + b'"' + m["rest"]
-        + b' min="' + m["min"] + b'"',
+        lambda m: (
+            b'<col width="'
+            + safe_string(widths[m["min"]]).encode()
+            + b'"'
+            + m["rest"]
+            + b' min="'
+            + m["min"]
+            + b'"'
+        ),
         skeleton,
-    )  # fmt: skip
+    )
     sheet = _SQREF.sub(
         lambda m: b'sqref="' + m["letter"] + b"3:" + m["letter"] + str(last_row).encode() + b'"',
         sheet,
-    )  # fmt: skip
+    )
     last = get_column_letter(len(PLAN_COLUMNS))
     bottom = max(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows) - 1)
     sheet = _DIMENSION.sub(f'<dimension ref="A1:{last}{bottom}"/>'.encode(), sheet, count=1)

@@ -23,5 +23,6 @@ def read_frame(session: Session, query: Any, columns: list[str] | None = None) -
     rows = result.all()
     if not rows:
         return pd.DataFrame(columns=names)
-    return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)),
-                        columns=names)  # fmt: skip
+    return pd.DataFrame(
+        dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)), columns=names
+    )

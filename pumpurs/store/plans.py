@@ -20,16 +20,22 @@ def current_rows(session: Session, plan_ids: list[int]) -> pd.DataFrame:
     """Return the current revision of these plans as rows, one per measure."""
     query = (
         select(
-            Plan.id.label("plan_id"), PlanRevision.id.label("revision_id"), PlanRevision.grade,
-            PlanRevision.goal, PlanMeasure.measure, PlanMeasure.subject, PlanMeasure.provider_ref,
-            PlanMeasure.hours_per_month, PlanMeasure.eur_per_month,
+            Plan.id.label("plan_id"),
+            PlanRevision.id.label("revision_id"),
+            PlanRevision.grade,
+            PlanRevision.goal,
+            PlanMeasure.measure,
+            PlanMeasure.subject,
+            PlanMeasure.provider_ref,
+            PlanMeasure.hours_per_month,
+            PlanMeasure.eur_per_month,
         )
         .select_from(Plan)
         .join(PlanRevision, CURRENT_REVISION)
         .join(PlanMeasure, PlanMeasure.revision_id == PlanRevision.id)
         .where(Plan.id.in_(plan_ids))
         .order_by(Plan.id, PlanMeasure.id)
-    )  # fmt: skip
+    )
     rows = read_frame(session, query)
     if rows.empty:
         return rows

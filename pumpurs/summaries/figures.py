@@ -38,14 +38,8 @@ LEVELS = (
 )
 COUNTED = [PlanStatus.APPROVED, PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED]
 OUTCOMES = ["improved", "no_change", "worse"]
-FLAGS = [
-    "no_delivery",
-    "overspent_plan",
-    "over_cap",
-    "outcome_worse",
-    "missing_measures",
-    "zero_planned",
-]
+FLAGS = ["no_delivery", "overspent_plan", "over_cap", "outcome_worse", "missing_measures",
+         "zero_planned"]  # fmt: skip
 BINS = ["lt_50", "50_80", "ge_80", "none"]
 CHANGES: dict[str, tuple[str, ...]] = {  # headline figure: its path in a unit's figures
     "pupils": ("pupils",),

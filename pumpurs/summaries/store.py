@@ -42,36 +42,71 @@ def _frame(session: Session, query: Any, columns: list[str]) -> pd.DataFrame:
 def load_input(session: Session, semester: StoredSemester) -> FigureInput:
     """Return the frames of every plan of the semester, its current revision and evaluation."""
     of_semester = Plan.semester_id == semester.id
-    units = _frame(session, select(School.code, Municipality.code, Region.code)
-                   .join(Municipality, Municipality.id == School.municipality_id)
-                   .join(Region, Region.id == Municipality.region_id),
-                   ["school_code", "municipality_code", "region_code"])  # fmt: skip
-    plans = _frame(session, select(Plan.id, School.code, Plan.pupil_id, Plan.status)
-                   .join(School, School.id == Plan.school_id).where(of_semester),
-                   ["plan_id", "school_code", "pupil_id", "status"])  # fmt: skip
+    units = _frame(
+        session,
+        select(School.code, Municipality.code, Region.code)
+        .join(Municipality, Municipality.id == School.municipality_id)
+        .join(Region, Region.id == Municipality.region_id),
+        ["school_code", "municipality_code", "region_code"],
+    )
+    plans = _frame(
+        session,
+        select(Plan.id, School.code, Plan.pupil_id, Plan.status)
+        .join(School, School.id == Plan.school_id)
+        .where(of_semester),
+        ["plan_id", "school_code", "pupil_id", "status"],
+    )
     current = select(Plan.id).join(PlanRevision, CURRENT_REVISION).where(of_semester)
-    measures = _frame(session, select(
-        Plan.id, PlanMeasure.measure, PlanMeasure.subject, PlanMeasure.provider_ref,
-        PlanMeasure.hours_per_month, PlanMeasure.eur_per_month,
-    ).join(PlanRevision, CURRENT_REVISION).join(PlanMeasure, PlanMeasure.revision_id ==
-           PlanRevision.id).where(of_semester),
-        ["plan_id", "measure", "subject", "provider_ref", "hours_per_month",
-         "eur_per_month"])  # fmt: skip
-    risks = _frame(session, current.add_columns(PlanRisk.category)
-                   .join(PlanRisk, PlanRisk.revision_id == PlanRevision.id),
-                   ["plan_id", "category"])  # fmt: skip
-    evaluations = _frame(session, select(Evaluation.plan_id, Evaluation.outcome,
-                                         Evaluation.fidelity, Evaluation.weighted_ratio,
-                                         Evaluation.flags)
-                         .join(Plan, Plan.id == Evaluation.plan_id).where(of_semester),
-                         ["plan_id", "outcome", "fidelity", "weighted_ratio", "flags"])  # fmt: skip
-    delivered = _frame(session, select(Evaluation.plan_id, EvaluationMeasure.measure,
-                                       EvaluationMeasure.subject, EvaluationMeasure.delivered_hours,
-                                       EvaluationMeasure.spent_eur, EvaluationMeasure.ratio)
-                       .join(Evaluation, Evaluation.id == EvaluationMeasure.evaluation_id)
-                       .join(Plan, Plan.id == Evaluation.plan_id).where(of_semester),
-                       ["plan_id", "measure", "subject", "delivered_hours", "spent_eur",
-                        "ratio"])  # fmt: skip
+    measures = _frame(
+        session,
+        select(
+            Plan.id,
+            PlanMeasure.measure,
+            PlanMeasure.subject,
+            PlanMeasure.provider_ref,
+            PlanMeasure.hours_per_month,
+            PlanMeasure.eur_per_month,
+        )
+        .join(PlanRevision, CURRENT_REVISION)
+        .join(PlanMeasure, PlanMeasure.revision_id == PlanRevision.id)
+        .where(of_semester),
+        ["plan_id", "measure", "subject", "provider_ref", "hours_per_month", "eur_per_month"],
+    )
+    risks = _frame(
+        session,
+        current.add_columns(PlanRisk.category).join(
+            PlanRisk, PlanRisk.revision_id == PlanRevision.id
+        ),
+        ["plan_id", "category"],
+    )
+    evaluations = _frame(
+        session,
+        select(
+            Evaluation.plan_id,
+            Evaluation.outcome,
+            Evaluation.fidelity,
+            Evaluation.weighted_ratio,
+            Evaluation.flags,
+        )
+        .join(Plan, Plan.id == Evaluation.plan_id)
+        .where(of_semester),
+        ["plan_id", "outcome", "fidelity", "weighted_ratio", "flags"],
+    )
+    delivered = _frame(
+        session,
+        select(
+            Evaluation.plan_id,
+            EvaluationMeasure.measure,
+            EvaluationMeasure.subject,
+            EvaluationMeasure.delivered_hours,
+            EvaluationMeasure.spent_eur,
+            EvaluationMeasure.ratio,
+        )
+        .join(Evaluation, Evaluation.id == EvaluationMeasure.evaluation_id)
+        .join(Plan, Plan.id == Evaluation.plan_id)
+        .where(of_semester),
+        ["plan_id", "measure", "subject", "delivered_hours", "spent_eur", "ratio"],
+    )
     return FigureInput(
         units=units,
         plans=plans,
@@ -111,8 +146,9 @@ def store_figures(
     for (level, unit), values in figures.items():
         row = stored.pop((level, unit), None)
         if row is None:
-            session.add(SemesterFigure(semester_id=semester_id, level=level, unit_code=unit,
-                                       figures=values))  # fmt: skip
+            session.add(
+                SemesterFigure(semester_id=semester_id, level=level, unit_code=unit, figures=values)
+            )
             changed += 1
         elif row.figures != values:
             row.figures, row.computed_at = values, utcnow()
@@ -143,10 +179,15 @@ def read_semester_figures(
 
 def flags_table(figures: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the dashboard's table: plans evaluated and flagged per school, then the nation."""
-    chosen = [(unit, f) for (level, unit), f in sorted(figures.items())
-              if level == "school" and f["fulfilment"]["evaluated"]]  # fmt: skip
+    chosen = [
+        (unit, f)
+        for (level, unit), f in sorted(figures.items())
+        if level == "school" and f["fulfilment"]["evaluated"]
+    ]
     nation = figures.get(("nation", NATION))
     if chosen and nation is not None:
         chosen.append((NATION, nation))
-    return [{"unit": unit, "evaluated": f["fulfilment"]["evaluated"], **f["flags"]}
-            for unit, f in chosen]  # fmt: skip
+    return [
+        {"unit": unit, "evaluated": f["fulfilment"]["evaluated"], **f["flags"]}
+        for unit, f in chosen
+    ]

@@ -120,8 +120,9 @@ def _openpyxl_workbook(
         sheet = workbook.create_sheet(t.gettext(SHEET_NAMES[level]))
         headers = [t.gettext("Code"), t.gettext("Name"), *(c.header for c in columns)]
         sheet.append(headers)
-        rows = [[unit.code, unit.name, *(c.value(figures) for c in columns)]
-                for unit, figures in units]  # fmt: skip
+        rows = [
+            [unit.code, unit.name, *(c.value(figures) for c in columns)] for unit, figures in units
+        ]
         written = rows[:1] if first_rows_only else rows
         for row in written:
             sheet.append(row)
