@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from pydantic import SecretStr
@@ -22,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.web = Web(settings)
+    with suppress(Exception):  # read now, not by the first requests at once; if it is
+        _ = app.state.web.config  # broken, the pages say so as before
 
     @app.get("/healthz")
     def health() -> dict[str, str]:
