@@ -9,10 +9,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, bindparam, select
-from sqlalchemy.orm import Session
 
 from pumpurs.config import Config, Label, Role
 from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.store.db import Executor
 from pumpurs.store.models import (
     Decision,
     Municipality,
@@ -102,7 +102,7 @@ BATCH = 5000  # ids per IN (…) list: far below what SQLite and PostgreSQL acce
 
 
 def plan_views(
-    session: Session, config: Config, plan_ids: Collection[int], language: str
+    session: Executor, config: Config, plan_ids: Collection[int], language: str
 ) -> dict[int, PlanView]:
     """Return the current revision of each plan, ready to show, by plan id."""
     ids = sorted(plan_ids)
@@ -169,7 +169,7 @@ _PAST = (
 
 
 def _views(
-    session: Session, config: Config, plan_ids: list[int], language: str
+    session: Executor, config: Config, plan_ids: list[int], language: str
 ) -> dict[int, PlanView]:
     heads = session.execute(_HEADS, {"ids": plan_ids}).all()
     revision_ids = [head[-1] for head in heads]
@@ -225,6 +225,6 @@ def _views(
     }
 
 
-def past_decisions(session: Session, plan_id: int) -> list[PastDecision]:
+def past_decisions(session: Executor, plan_id: int) -> list[PastDecision]:
     """Return every decision taken on a plan so far, oldest first."""
     return [PastDecision(*row) for row in session.execute(_PAST, {"plan_id": plan_id})]

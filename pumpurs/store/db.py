@@ -8,11 +8,11 @@ import time
 from collections import deque
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +27,10 @@ BUSY_SECONDS = 30.0  # how long a writer waits for SQLite's write lock before gi
 SQLITE_POOL = 20  # connections kept: web requests run on 40 threads, each reads or writes
 SQLITE_OVERFLOW = 30
 _HOLDS_LOCK = "pumpurs_write_lock"  # in a pooled connection's info: the lock it holds
+
+# What a unit of work runs its statements on: an ORM session, or a Core connection where no
+# ORM object is made (the approval app's plan page: no session to set up and tear down).
+Executor: TypeAlias = Session | Connection
 
 
 class FairLock:
@@ -186,10 +190,15 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 
 @cache
+def read_engine(url: str) -> Engine:
+    """Return the engine for units of work that only read (no write lock on SQLite)."""
+    return engine_for(url).execution_options(**{READ_ONLY: True})
+
+
+@cache
 def read_session_factory(url: str) -> sessionmaker[Session]:
     """Return the session factory for units of work that only read (pages, link checks)."""
-    engine = engine_for(url).execution_options(**{READ_ONLY: True})
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(read_engine(url), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pumpurs.approvals import LinkProblem, LinkRefused, outcome_name, role_name
@@ -36,6 +37,16 @@ class Web:
     def sessions(self) -> sessionmaker[Session]:
         """Return the session factory of the configured database."""
         return db.session_factory(self.settings.effective_database_url)
+
+    @property
+    def engine(self) -> Engine:
+        """Return the engine of the configured database (Core writes, no session)."""
+        return db.engine_for(self.settings.effective_database_url)
+
+    @property
+    def reads(self) -> Engine:
+        """Return the engine for requests that only read, on Core connections (no session)."""
+        return db.read_engine(self.settings.effective_database_url)
 
     @property
     def read_sessions(self) -> sessionmaker[Session]:
