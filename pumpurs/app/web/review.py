@@ -25,6 +25,7 @@ from pumpurs.approvals import (
     role_name,
     verify,
 )
+from pumpurs.config import Config
 from pumpurs.store.access import Page
 from pumpurs.store.db import Executor
 
@@ -46,11 +47,11 @@ def _review(
     session: Executor,
     verified: Verified,
     *,
+    config: Config,
     status: int = 200,
     error: str | None = None,
     reason: str = "",
 ) -> HTMLResponse:
-    config = w.config  # read once: each read checks the config files for changes
     view = plan_views(session, config, [verified.plan_id], w.language)[verified.plan_id]
     history = [
         {
@@ -88,9 +89,10 @@ async def show_plan(link: str, request: Request) -> HTMLResponse:
     """
     w = web(request)
     nonce = read_link(w.settings, link)
+    config = w.config  # read once: each read checks the config files for changes
     with w.reads.connect() as connection:
-        verified = verify(connection, nonce, w.config)
-        shown = _review(w, connection, verified)
+        verified = verify(connection, nonce, config)
+        shown = _review(w, connection, verified, config=config)
     _seen(w, request, verified)
     return shown
 
@@ -129,8 +131,9 @@ async def decide_plan(
             message = w.texts.gettext(
                 "Give the reason for returning the plan: the school receives it by email."
             )
-            verified = verify(connection, nonce, w.config)
-            shown = _review(w, connection, verified, status=400, error=message)
+            config = w.config
+            verified = verify(connection, nonce, config)
+            shown = _review(w, connection, verified, config=config, status=400, error=message)
         _seen(w, request, verified)
         return shown
     after_decision(w.settings, decided, background)
