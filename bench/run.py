@@ -180,7 +180,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="pumpurs-bench-"))
     names = ["open (600 invitations)", "collect", "baseline collect", "route (digests)",
-             "decisions (HTTP)", "evaluate", "summaries", "mail", "collect ×10",
+             "evaluate", "summaries", "mail", "collect ×10",
              *decisions.NAMES, *units.NAMES]  # fmt: skip
     phases = {name: Phase(name) for name in names}
     started = time.time()
@@ -224,7 +224,7 @@ def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phas
     from pumpurs.generate import generate
 
     data = work / "national"
-    if args.prepared:
+    if args.prepared and args.database_url in ("", "none"):  # PostgreSQL routes the files
         shutil.copytree(args.prepared / "config", data / "config")
         generated: dict[str, int] = {}
     else:

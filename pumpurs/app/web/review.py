@@ -82,12 +82,13 @@ def _review(
 
 @router.api_route("/a/{link}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def show_plan(link: str, request: Request) -> HTMLResponse:
-    """Show the plan with its two actions; change nothing (mail scanners open links).
-
-    Run on the event loop, not in a worker thread (see README, Benchmark): a few short
-    statements on a Core connection, and the view's one INSERT.
-    """
+    """Show the plan with its two actions; change nothing (mail scanners open links)."""
     w = web(request)
+    return await w.run(_show, w, link, request)
+
+
+def _show(w: Web, link: str, request: Request) -> HTMLResponse:
+    """The plan page: a few short statements on a Core connection, and the view's INSERT."""
     nonce = read_link(w.settings, link)
     config = w.config  # read once: each read checks the config files for changes
     with w.reads.connect() as connection:
@@ -115,6 +116,18 @@ async def decide_plan(
 ) -> HTMLResponse:
     """Approve or return the plan: consumes the link, once."""
     w = web(request)
+    return await w.run(_decide, w, link, request, background, token, action, reason)
+
+
+def _decide(
+    w: Web,
+    link: str,
+    request: Request,
+    background: BackgroundTasks,
+    token: str,
+    action: str,
+    reason: str,
+) -> HTMLResponse:
     nonce = read_link(w.settings, link)
     if not csrf.is_valid(w.settings, token, nonce, PURPOSE):
         return error_page(w, 403, "csrf")
