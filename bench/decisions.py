@@ -173,6 +173,7 @@ def app_run(
         "p99_ms": pairs["p99_ms"], "p50_ms": pairs["p50_ms"],
         "decisions_per_s_without_events": without["pairs_per_s"],
         "p99_ms_without_events": without["p99_ms"],
+        "answered_with_events": decide["posts_ok"],
         "answered": decide["posts_ok"] + quiet["posts_ok"],
         "sent": decide["posts"] + quiet["posts"], "pages_without_token":
         decide["no_token"] + quiet["no_token"], "errors": decide["errors"], **stored,
@@ -204,7 +205,7 @@ def record(phase: Phase, run: dict[str, Any]) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             phase.extra[key] = round(median(r[key] for r in runs if key in r), 1)
     phase.extra["stored_once"] = all(_once(r) for r in runs)
-    phase.rows = int(phase.extra["answered"])
+    phase.rows = int(phase.extra["answered_with_events"])
 
 
 def _once(run: dict[str, Any]) -> bool:

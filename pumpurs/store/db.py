@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -20,6 +22,8 @@ from sqlalchemy.pool import QueuePool
 
 from pumpurs.errors import DatabaseUnavailable, UserError
 from pumpurs.i18n.catalogue import N_
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "pumpurs_read_only"  # an execution option: the session never writes
@@ -103,6 +107,12 @@ def engine_for(url: str) -> Engine:
 
         event.listen(engine, "begin", begin)
         if writers is not None:
+            assert database is not None
+
+            def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+                _autocheckpoint(dbapi_connection, record, database)
+
+            event.listen(engine, "checkout", checkout)
             for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
                 event.listen(engine.pool, name, _release_write_lock)
     return engine
@@ -166,6 +176,58 @@ def begin_immediate(dbapi_connection: Any, deadline: float) -> None:
         raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
     finally:
         cursor.close()
+
+
+AUTOCHECKPOINT = 1000  # SQLite's default: a commit that filled the WAL this far checkpoints
+_apart: dict[str, int] = {}  # SQLite files whose checkpoints a thread of this process makes
+
+
+def _autocheckpoint(dbapi_connection: Any, record: Any, database: str) -> None:
+    """Give a connection, as it leaves the pool, the checkpointing now wanted for its file."""
+    wanted = 0 if _apart.get(database) else AUTOCHECKPOINT
+    if record.info.get("autocheckpoint", AUTOCHECKPOINT) != wanted:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={wanted}")
+        record.info["autocheckpoint"] = wanted
+
+
+def checkpoint_apart(url: str, period: float = 0.5) -> Callable[[], None]:
+    """Checkpoint a SQLite file's WAL in a thread of its own, not in the commits of this
+    process; return the function that stops it (commits checkpoint themselves again).
+
+    A commit that fills the WAL past `AUTOCHECKPOINT` pages copies it into the database and
+    syncs the file to disk: tens to hundreds of milliseconds on a busy disk, for the one
+    request that happened to commit then (and, on the web app's event loop, every request
+    waiting behind it). The thread checkpoints every `period` seconds instead (PASSIVE: it
+    waits for no reader or writer). Nothing to do for other databases.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return lambda: None
+    engine_for(url)  # its connections take the setting as they leave the pool
+    stop = threading.Event()
+    _apart[database] = _apart.get(database, 0) + 1
+
+    def run() -> None:
+        connection = sqlite3.connect(database, timeout=BUSY_SECONDS, check_same_thread=False)
+        try:
+            while not stop.wait(period):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint of %s failed", database, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
+    thread.start()
+
+    def end() -> None:
+        _apart[database] -= 1
+        stop.set()
+        thread.join(timeout=BUSY_SECONDS)
+
+    return end
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -12,6 +13,7 @@ from pumpurs.app.web import errors, pending, review
 from pumpurs.app.web.pages import Web
 from pumpurs.i18n.templates import render_page
 from pumpurs.settings import Settings
+from pumpurs.store import db
 from pumpurs.store.context import current_settings
 
 
@@ -21,7 +23,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.secret_key is None:  # read the kept key once, not on every signed link
         settings = settings.model_copy(update={"secret_key": SecretStr(settings.signing_key())})
     language = str(settings.language)
-    app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
+    url = settings.effective_database_url
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # While serving, SQLite's checkpoints happen beside the requests, not in their commits.
+        stop = db.checkpoint_apart(url)
+        try:
+            yield
+        finally:
+            stop()
+
+    app = FastAPI(
+        title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.web = Web(settings)
     with suppress(Exception):  # read now, not by the first requests at once; if it is
