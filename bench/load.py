@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import uvicorn
 from sqlalchemy import select
 
 from bench.measure import Phase, task_runs_of, timed
@@ -43,73 +37,6 @@ def _environment(settings: Any) -> dict[str, str]:
     if PREFECT_API_URL.value():  # the harness's server: events go where the thread's would
         env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     return env
-
-
-class WebApp:
-    """The real approval app on a free loopback port.
-
-    With one worker it runs on uvicorn in a thread of this process; with more it runs as a
-    deployment does (`pumpurs web --workers N`): `uvicorn --workers N`, processes of its own.
-    """
-
-    def __init__(self, workers: int = 1) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self, settings: Any) -> None:
-        """Serve the app for these settings."""
-        if self.workers > 1:
-            self._start_processes(settings)
-            return
-        from pumpurs.app.web.app import create_app
-
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False)  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.05)
-
-    def _start_processes(self, settings: Any) -> None:
-        command = [sys.executable, "-m", "uvicorn", "pumpurs.app.web.app:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        self._process = subprocess.Popen(command, env=_environment(settings))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the app exited with {self._process.returncode}")
-            try:
-                # Every worker must be up: ask more times than there are workers.
-                if all(httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-                       for _ in range(self.workers * 4)):  # fmt: skip
-                    time.sleep(1.0)  # the last workers finish importing
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the app did not start in 60 s")
-
-    def __enter__(self) -> WebApp:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
 
 
 def _links(settings: Any, limit: int) -> list[str]:

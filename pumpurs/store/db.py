@@ -209,15 +209,23 @@ def checkpoint_apart(url: str, period: float = 0.5) -> Callable[[], None]:
     _apart[database] = _apart.get(database, 0) + 1
 
     def run() -> None:
-        connection = sqlite3.connect(database, timeout=BUSY_SECONDS, check_same_thread=False)
+        connection: sqlite3.Connection | None = None
+        last = ""  # each failure is logged once, not every period
         try:
             while not stop.wait(period):
                 try:
+                    if connection is None:  # the file as it is: never a new, empty one
+                        uri = f"{Path(database).resolve().as_uri()}?mode=rw"
+                        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:
-                    log.warning("WAL checkpoint of %s failed", database, exc_info=True)
+                except sqlite3.Error as exc:
+                    busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                    if not busy and str(exc) != last:  # busy: another process checkpoints it
+                        log.warning("WAL checkpoint of %s failed: %s", database, exc)
+                    last = str(exc)
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
 
     thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
     thread.start()
