@@ -242,9 +242,17 @@ def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phas
 
 def _decisions(data: Path, work: Path, args: argparse.Namespace, phases: dict[str, Phase]) -> None:
     postgres = None if args.database_url in ("", "none") else args.database_url
-    decisions.benchmark(data, work, phases, runs=args.runs, connections=args.clients,
-                        seconds=args.seconds, postgres=postgres, prepared=args.prepared,
-                        save_prepared=args.save_prepared)  # fmt: skip
+    decisions.benchmark(
+        data,
+        work,
+        phases,
+        runs=args.runs,
+        connections=args.clients,
+        seconds=args.seconds,
+        postgres=postgres,
+        prepared=args.prepared,
+        save_prepared=args.save_prepared,
+    )
 
 
 def _write(report: dict[str, Any], name: str) -> None:

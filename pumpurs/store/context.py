@@ -63,10 +63,13 @@ def cached_config(config_dir: Path) -> Config:
     """
     try:
         with os.scandir(config_dir) as entries:
-            stamp = tuple(sorted(
-                (entry.name, entry.stat().st_mtime_ns) for entry in entries
-                if entry.name.endswith(".yaml")
-            ))  # fmt: skip
+            stamp = tuple(
+                sorted(
+                    (entry.name, entry.stat().st_mtime_ns)
+                    for entry in entries
+                    if entry.name.endswith(".yaml")
+                )
+            )
     except OSError:  # no such folder: reading it says so, in the reader's language
         stamp = ()
     with _reading:
