@@ -23,7 +23,7 @@ demo: setup
 check: setup
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy pumpurs flows tasks bench
+	$(VENV)/mypy pumpurs flows tasks bench tests
 	$(VENV)/lint-imports
 	home=$$(mktemp -d); env -u PUMPURS_TEST_DATABASE_URL PREFECT_HOME=$$home \
 	  $(VENV)/pytest -q -n 2 --dist worksteal -m "$(FAST)"; status=$$?; rm -rf $$home; exit $$status
@@ -32,7 +32,7 @@ test: setup
 	@scripts/setup.sh --browser
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy pumpurs flows tasks bench
+	$(VENV)/mypy pumpurs flows tasks bench tests
 	$(VENV)/lint-imports
 	PREFECT_HOME=$$(mktemp -d) $(VENV)/pytest
 
@@ -40,7 +40,7 @@ lint: setup
 	$(VENV)/ruff check . && $(VENV)/ruff format --check .
 
 typecheck: setup
-	$(VENV)/mypy pumpurs flows tasks bench
+	$(VENV)/mypy pumpurs flows tasks bench tests
 
 serve: setup
 	$(VENV)/pumpurs serve

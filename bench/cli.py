@@ -49,8 +49,15 @@ def _children_cpu() -> float:
 def _pumpurs(args: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """Run one command; return its wall seconds, CPU seconds and exit code."""
     cpu, started = _children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pumpurs.app.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pumpurs.app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
@@ -83,17 +90,35 @@ def measure(runs: int = 5) -> dict[str, Any]:
             PUMPURS_SMTP_HOST=sink.host,
             PUMPURS_SMTP_PORT=str(sink.port),
         )
-        first = env | {"PUMPURS_VAR_DIR": str(work / "first"), "PREFECT_HOME": str(work / "empty"),
-                       "PREFECT_SERVER_API_PORT": str(_free_port())}  # fmt: skip
+        first = env | {
+            "PUMPURS_VAR_DIR": str(work / "first"),
+            "PREFECT_HOME": str(work / "empty"),
+            "PREFECT_SERVER_API_PORT": str(_free_port()),
+        }
         first_seconds, first_cpu, first_code = _pumpurs(["open-semester", SEMESTER.code], first)
         server_env = env | {"PREFECT_HOME": str(work / "server")}
-        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start",
-                                   "--host", "127.0.0.1", "--port", str(port)], env=server_env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_for(f"http://127.0.0.1:{port}/api/health", 180)
-            served = env | {"PUMPURS_VAR_DIR": str(work / "served"),
-                            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}  # fmt: skip
+            served = env | {
+                "PUMPURS_VAR_DIR": str(work / "served"),
+                "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            }
             for command in ("open-semester", "collect", "route"):
                 assert _pumpurs([command, SEMESTER.code], served)[2] == 0, command
             idle = [_pumpurs(["route", SEMESTER.code], served) for _ in range(runs)]
@@ -119,8 +144,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     figures = measure(parser.parse_args().runs)
     met = "met" if figures["idle_route_met"] else "missed"
-    print(f"CLI, nothing to do, server running (≤ {TARGET_SECONDS:.0f} s): "
-          f"{figures['idle_route_seconds']} s median, {met}")  # fmt: skip
+    print(
+        f"CLI, nothing to do, server running (≤ {TARGET_SECONDS:.0f} s): "
+        f"{figures['idle_route_seconds']} s median, {met}"
+    )
     for run in figures["idle_route_runs"]:
         print(f"    {run['seconds']} s wall, {run['cpu_seconds']} s CPU")
     ok = "passed" if figures["first_command_ok"] else "FAILED"

@@ -42,7 +42,14 @@ SEMESTER = "2026/2027-1"
 SQLITE, POSTGRES = "decisions (wrk, SQLite)", "decisions (wrk, PostgreSQL)"
 NAMES = [SQLITE, POSTGRES]
 # The same for the app and the ceiling; what `pumpurs web` runs with.
-SERVER_OPTIONS = ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+SERVER_OPTIONS = [
+    "--workers",
+    "1",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+    "--no-proxy-headers",
+]
 WARM_UP_SECONDS = 2
 TRIVIAL_LINKS = 400_000  # the ceiling makes a few thousand pairs a second: enough for 60 s
 

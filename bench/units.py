@@ -85,8 +85,14 @@ def _writers_once(url: str, threads: int, writes: int) -> Sample:
     db.ensure_schema(url)
     sessions = db.session_factory(url)
     with sessions.begin() as session:
-        session.add(Region(code="R", name="R", coordinator_email="r@example.lv",
-                           escalation_email="e@example.lv"))  # fmt: skip
+        session.add(
+            Region(
+                code="R",
+                name="R",
+                coordinator_email="r@example.lv",
+                escalation_email="e@example.lv",
+            )
+        )
     errors: list[BaseException] = []
 
     def write(n: int) -> None:

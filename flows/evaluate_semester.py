@@ -51,8 +51,12 @@ def evaluate_semester(semester: SemesterParameter = "") -> RunCounts:
         notes.append(
             t.gettext("The evaluation deadline has not passed yet: no reminders are sent.")
         )
-    tables = {"schools": report.schools, "missing-evaluations": missing.table,
-              "flags": figures.flags, "file-problems": report.file_problems}  # fmt: skip
+    tables = {
+        "schools": report.schools,
+        "missing-evaluations": missing.table,
+        "flags": figures.flags,
+        "file-problems": report.file_problems,
+    }
     return finish_run("evaluate", code, title, counts, mail, progress, notes, tables)
 
 

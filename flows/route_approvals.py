@@ -74,8 +74,11 @@ def route_approvals(
         "pending": overview.pending,
         "decided_today": len(overview.decided_today),
     }
-    tables = {**overview.tables(), "reminders-sent": routed.reminder_rows,
-              "escalations-sent": routed.escalation_rows}  # fmt: skip
+    tables = {
+        **overview.tables(),
+        "reminders-sent": routed.reminder_rows,
+        "escalations-sent": routed.escalation_rows,
+    }
     return finish_run("route-approvals", code, title, counts, mail, progress, tables=tables)
 
 

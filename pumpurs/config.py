@@ -151,6 +151,13 @@ class Programme(_Strict):
     # Pupil data of a semester is kept until 31 December of the year of its evaluation
     # deadline, this many years on, then erased (README, "Data protection").
     retention_years: int = Field(default=5, ge=1, le=30)
+    # A file a school uploads on its page after the deadline (the submission deadline for plans,
+    # the evaluation deadline for evaluations): `accept` keeps it and marks it late, `refuse`
+    # turns it away with a message.
+    late_uploads: Literal["accept", "refuse"] = "accept"
+    # An XLSX (a zip) whose members unpack to more than this many times its size is refused
+    # unread (a "zip bomb"), as is one that unpacks to more than 10 × max_file_mb.
+    max_unzip_ratio: float = Field(default=100, gt=1)
 
     @model_validator(mode="after")
     def _ranges(self) -> Programme:
@@ -201,10 +208,14 @@ class Config(BaseModel):
         once per entry."""
         return [
             *(region.coordinator for region in self.regions),
-            *(m.coordinator for region in self.regions for m in region.municipalities
-              if m.coordinator is not None),
+            *(
+                m.coordinator
+                for region in self.regions
+                for m in region.municipalities
+                if m.coordinator is not None
+            ),
             *(school.director for school in self.schools if school.director is not None),
-        ]  # fmt: skip
+        ]
 
     def semester_dates(self, semester: SemesterCode) -> SemesterDates:
         """Return the dates of a semester from the calendar."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class SmtpTls(StrEnum):
@@ -45,6 +47,30 @@ class Settings(BaseSettings):
     language: Language = Language.LV
     config_dir: Path = Path("config")
     inbox_dir: Path | None = None
+    # Addresses (IPs or CIDR networks) of reverse proxies whose X-Forwarded-For the web app
+    # believes; from anyone else the header is ignored and the audit records the peer's address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):  # the environment's form: comma-separated
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {address!r}") from None
+        return value
+
+    # Whether schools of this deployment also reach the inbox as a shared folder: the emails
+    # then name the folder beside the page.
+    schools_shared_folder: bool = False
 
     @field_validator("prefect_ui_url")
     @classmethod

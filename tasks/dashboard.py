@@ -133,9 +133,10 @@ def publish_keyed(
     """Publish a run's summary and tables under `<prefix>-<part>` keys: for a flow that is
     about no one semester (retention)."""
     create_markdown_artifact(
-        key=f"{prefix}-summary", markdown=markdown_summary(title, counts, notes, tables),
+        key=f"{prefix}-summary",
+        markdown=markdown_summary(title, counts, notes, tables),
         description=title,
-    )  # fmt: skip
+    )
     for name, rows in (tables or {}).items():
         if rows:
             create_table_artifact(

@@ -51,4 +51,4 @@ def remind_missing_evaluations(semester: StoredSemester) -> MissingReport:
     ctx = context()
     language = str(ctx.settings.language)
     with ctx.sessions.begin() as session:
-        return remind_missing(session, ctx.config, language, semester, today_riga())
+        return remind_missing(session, ctx.config, language, semester, today_riga(), ctx.settings)

@@ -6,6 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from pumpurs.clock import today_riga
+from pumpurs.opening.links import school_page_urls
 from pumpurs.store.context import context
 from pumpurs.store.reference import StoredSemester
 from pumpurs.summaries.compose import SummaryReport, queue_summaries
@@ -26,5 +27,9 @@ def queue_semester_summaries(
         (lambda p: progress.update(20 + p * 0.5)) if progress is not None else (lambda _: None)
     )
     with ctx.sessions.begin() as session:
-        return queue_summaries(session, ctx.config, language, semester, today_riga(), run,
-                               on_progress)  # fmt: skip
+        pages = school_page_urls(
+            session, ctx.settings, semester, [school.code for school in ctx.config.schools]
+        )
+        return queue_summaries(
+            session, ctx.config, language, semester, today_riga(), run, on_progress, pages
+        )

@@ -65,7 +65,7 @@ def smtp(tmp_path: Path) -> Iterator[SmtpSink]:
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Build the settings of one test: its own var dir and database, the repo's config."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         var_dir=tmp_path / "var",
         database_url=database_url,
         config_dir=REPO / "config",
@@ -98,7 +98,7 @@ def latest_artifact(key: str) -> dict[str, object]:
 
     body = {"artifacts": {"key": {"any_": [key]}}, "limit": 1, "offset": 0, "sort": "CREATED_DESC"}
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/artifacts/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/artifacts/filter", json=body)
     found: list[dict[str, object]] = response.json()
     assert found, f"no artifact with key {key!r}"
     return found[0]
@@ -115,7 +115,7 @@ def task_runs(flow_run_id: object, settle: float = 30.0) -> list[tuple[str, int]
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
-    wanted = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))  # type: ignore[list-item]
+    wanted = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))
     deadline, last = time.monotonic() + settle, None
     with get_client(sync_client=True) as client:
         while True:

@@ -24,7 +24,7 @@ from flows.open_semester import open_semester
 from flows.route_approvals import route_approvals
 from flows.send_summaries import send_summaries
 from pumpurs.app.demo.outbox import APPROVAL_LINK, PENDING_LINK, kinds
-from pumpurs.app.demo.school import returned_rows, write_corrections
+from pumpurs.app.demo.school import returned_rows, send_corrections
 from pumpurs.app.web.app import create_app
 from pumpurs.config import Config
 from pumpurs.generate import GenerateResult, generate
@@ -152,7 +152,11 @@ def test_a_whole_semester_through_mail_and_the_browser(
     assert school is not None and back["To"] == school.coordinator.email
     assert str(rows["pupil_ref"].iloc[0]) in str(back["Subject"])
 
-    write_corrections(rows, ctx.settings.effective_inbox_dir, SEMESTER, "; precizēts")
+    # The school uploads its corrected file on its page, from the link in the returned email.
+    (school_page,) = set(re.findall(r"(http://127\.0\.0\.1:\d+/s/\S+)", _plain(back)))
+    sent = send_corrections(rows, ctx.settings.effective_inbox_dir, SEMESTER, "; precizēts",
+                            {school.code: school_page})  # fmt: skip
+    assert (len(sent.through_page), sent.into_folder) == (1, [])
     again = results["collect-again"] = collect_plans(SEMESTER.code)
     assert (again["plans_revised"], again["plans_new"], again["rows_rejected"]) == (1, 0, 0)
     before = len(smtp.received)

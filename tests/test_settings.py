@@ -9,7 +9,7 @@ from pumpurs.settings import Language, Settings, SmtpTls
 
 
 def test_defaults_are_the_embedded_ones(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, var_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, var_dir=tmp_path)
     assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve() / 'pumpurs.db'}"
     assert settings.effective_inbox_dir == tmp_path / "inbox"
     assert settings.language == Language.LV
@@ -36,7 +36,7 @@ def test_environment_names_are_the_documented_interface(
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.effective_database_url == values["PUMPURS_DATABASE_URL"]
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_user) == (
         "smtp.example",
@@ -55,9 +55,9 @@ def test_environment_names_are_the_documented_interface(
 
 
 def test_the_prefect_ui_address_is_a_web_address_or_nothing() -> None:
-    assert Settings(_env_file=None, prefect_ui_url="").prefect_ui_url is None  # type: ignore[call-arg]
+    assert Settings(_env_file=None, prefect_ui_url="").prefect_ui_url is None
     with pytest.raises(ValueError, match="http"):
-        Settings(_env_file=None, prefect_ui_url="javascript:alert(1)")  # type: ignore[call-arg]
+        Settings(_env_file=None, prefect_ui_url="javascript:alert(1)")
 
 
 def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -70,10 +70,10 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_secret_key_is_created_once_and_kept_private(tmp_path: Path) -> None:
-    first = Settings(_env_file=None, var_dir=tmp_path / "var").signing_key()  # type: ignore[call-arg]
-    second = Settings(_env_file=None, var_dir=tmp_path / "var").signing_key()  # type: ignore[call-arg]
+    first = Settings(_env_file=None, var_dir=tmp_path / "var").signing_key()
+    second = Settings(_env_file=None, var_dir=tmp_path / "var").signing_key()
     assert first == second and len(first) >= 40
     mode = (tmp_path / "var" / "secret_key").stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
-    other = Settings(_env_file=None, var_dir=tmp_path / "other").signing_key()  # type: ignore[call-arg]
+    other = Settings(_env_file=None, var_dir=tmp_path / "other").signing_key()
     assert other != first

@@ -257,8 +257,15 @@ def serve(
         context = load_context(settings)
         outbox = f"{sink.host}:{sink.port} → {settings.outbox_dir}"
         also = {t.gettext("Mail server (every message → an .eml file):"): outbox}
-        code = run_all(context.config, host, prefect_port, web_port, str(base.language),
-                       environment(settings), also)  # fmt: skip
+        code = run_all(
+            context.config,
+            host,
+            prefect_port,
+            web_port,
+            str(base.language),
+            environment(settings),
+            also,
+        )
     raise typer.Exit(code)
 
 
@@ -301,6 +308,30 @@ def deployments(
         )
 
 
+@app.command(
+    "school-link",
+    help=N_(
+        "Issue a new link to a school's page for the semester and print it; the school's "
+        "earlier link stops working."
+    ),
+)
+def school_link(
+    semester: SemesterArg,
+    school: Annotated[str, typer.Argument(help=N_("School code, e.g. LV-LIE-006."))],
+) -> None:
+    from pumpurs.intake.report import known_school
+    from pumpurs.opening.links import issue_link, school_url
+    from pumpurs.store.context import load_context
+    from pumpurs.store.reference import stored_semester
+
+    ctx = load_context()
+    code = known_school(ctx.config, school)
+    with ctx.sessions.begin() as session:
+        stored = stored_semester(session, SemesterCode.parse(semester))
+        nonce = issue_link(session, stored, code)
+    typer.echo(school_url(ctx.settings, nonce))
+
+
 @app.command(help=N_("Start the approval web app alone."))
 def web(
     port: Annotated[int, typer.Option(help=N_("Port to listen on."))] = 8080,
@@ -309,9 +340,10 @@ def web(
 ) -> None:
     import uvicorn
 
+    from pumpurs.app.web.app import proxy_options
     from pumpurs.store.context import load_context
 
-    load_context()
+    context = load_context()
     uvicorn.run(
         "pumpurs.app.web.app:create_app",
         factory=True,
@@ -319,6 +351,7 @@ def web(
         port=port,
         workers=workers,
         access_log=False,
+        **proxy_options(context.settings),
     )
 
 

@@ -151,10 +151,15 @@ def erase(
     language = str(ctx.settings.language)
     t = texts(language)
     with ctx.sessions.begin() as session:
-        erased = erase_pupil(session, ctx.settings, school, ref,
-                             actor=f"cli:{getpass.getuser()}", apply=yes)  # fmt: skip
-    result: dict[str, Any] = {"school": school, "erased": yes and erased.token is not None,
-                              "token": erased.token, **erased.counts()}  # fmt: skip
+        erased = erase_pupil(
+            session, ctx.settings, school, ref, actor=f"cli:{getpass.getuser()}", apply=yes
+        )
+    result: dict[str, Any] = {
+        "school": school,
+        "erased": yes and erased.token is not None,
+        "token": erased.token,
+        **erased.counts(),
+    }
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
         return

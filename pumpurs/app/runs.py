@@ -6,13 +6,16 @@ do not pay for importing Prefect. The runs report to the Prefect server `prefect
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pumpurs.app.prefect_api import prefect_server
 from pumpurs.errors import UserError
 from pumpurs.semester import SemesterCode
 from pumpurs.store.context import load_context
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 COMMANDS = ("open-semester", "collect", "route", "evaluate", "summaries")
 """The CLI commands that run a flow, in the order of the cycle."""
@@ -35,7 +38,7 @@ class FlowFailed(Exception):
     """A flow run ended in failure (exit 1)."""
 
 
-def flow_of(command: str) -> Callable[..., Any]:
+def flow_of(command: str) -> Flow[..., Any]:
     """Return the flow function a CLI command runs."""
     if command == "open-semester":
         from flows.open_semester import open_semester
@@ -68,7 +71,7 @@ def flow_of(command: str) -> Callable[..., Any]:
     raise KeyError(command)
 
 
-def flow_at(entrypoint: str) -> Callable[..., Any]:
+def flow_at(entrypoint: str) -> Flow[..., Any]:
     """Return the flow a prefect.yaml entrypoint names."""
     return flow_of(ENTRYPOINTS[entrypoint])
 

@@ -125,11 +125,34 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     with ExitStack() as stack:
         try:
-            server = _start([sys.executable, "-m", "prefect", "server", "start", "--host", host,
-                             "--port", str(prefect_port)], env)  # fmt: skip
+            server = _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "prefect",
+                    "server",
+                    "start",
+                    "--host",
+                    host,
+                    "--port",
+                    str(prefect_port),
+                ],
+                env,
+            )
             stack.callback(_stop, server)
-            web = _start([sys.executable, "-m", "pumpurs.app.cli", "web", "--host", host,
-                          "--port", str(web_port)], env)  # fmt: skip
+            web = _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "pumpurs.app.cli",
+                    "web",
+                    "--host",
+                    host,
+                    "--port",
+                    str(web_port),
+                ],
+                env,
+            )
             stack.callback(_stop, web)
             # Import Prefect and build the deployments while the servers start: the seconds
             # this takes are not spent after the addresses are printed, when a stop is expected.
@@ -138,8 +161,11 @@ def serve(
             deployments = runner_deployments(config)
             _wait_until_up(f"{prefect_url}/api/health", server, 120)
             _wait_until_up(f"{web_url}/healthz", web, 60)
-            urls = {t.gettext("Prefect UI:"): prefect_url, t.gettext("Approval web app:"): web_url,
-                    **(also or {})}  # fmt: skip
+            urls = {
+                t.gettext("Prefect UI:"): prefect_url,
+                t.gettext("Approval web app:"): web_url,
+                **(also or {}),
+            }
             width = max(len(label) for label in urls) + 2
             for label, url in urls.items():
                 print(f"{label.ljust(width)}{url}", flush=True)

@@ -6,7 +6,15 @@ Pure functions over a Session: they never commit, and the caller owns the transa
 from __future__ import annotations
 
 from pumpurs.approvals.decide import decide_link, decide_step, may_decide
-from pumpurs.approvals.decided import Decided, Origin, Outcome, ReasonRequired
+from pumpurs.approvals.decided import (
+    MAX_REASON,
+    Decided,
+    Origin,
+    Outcome,
+    ReasonRequired,
+    ReasonTooLong,
+    clean_reason,
+)
 from pumpurs.approvals.digest import RouteMail, queue_fresh_digest, queue_route_mail
 from pumpurs.approvals.due import classify
 from pumpurs.approvals.overview import age_band, decided_on, pending_tables
@@ -41,6 +49,7 @@ from pumpurs.approvals.views import (
 
 __all__ = [
     "HTTP_STATUS",
+    "MAX_REASON",
     "Decided",
     "Desks",
     "LinkProblem",
@@ -53,12 +62,14 @@ __all__ = [
     "PlanView",
     "PriorDecision",
     "ReasonRequired",
+    "ReasonTooLong",
     "RouteMail",
     "StepChanges",
     "Verified",
     "age_band",
     "approval_url",
     "classify",
+    "clean_reason",
     "decide_link",
     "decide_step",
     "decided_on",

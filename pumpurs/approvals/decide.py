@@ -66,10 +66,19 @@ def decide_link(
     verified = verify(session, nonce, config)
     check_reason(outcome, reason)
     return _record(
-        session, config, settings, verified.step_id, outcome, reason, origin,
-        via="link", approver=verified.approver_email, substitute=verified.substitute,
-        token_id=verified.token_id, nonce=nonce,
-    )  # fmt: skip
+        session,
+        config,
+        settings,
+        verified.step_id,
+        outcome,
+        reason,
+        origin,
+        via="link",
+        approver=verified.approver_email,
+        substitute=verified.substitute,
+        token_id=verified.token_id,
+        nonce=nonce,
+    )
 
 
 def decide_step(
@@ -93,9 +102,17 @@ def decide_step(
     )
     check_reason(outcome, reason)
     return _record(
-        session, config, settings, step_id, outcome, reason, origin,
-        via="pending-page", approver=step.approver_email, substitute=substitute,
-    )  # fmt: skip
+        session,
+        config,
+        settings,
+        step_id,
+        outcome,
+        reason,
+        origin,
+        via="pending-page",
+        approver=step.approver_email,
+        substitute=substitute,
+    )
 
 
 def may_decide(
@@ -149,8 +166,18 @@ _CLAIM = (
 # The unique step_id is the last guard: a second decision of a step inserts nothing. Written
 # out because SQLAlchemy does not cache its dialects' ON CONFLICT statements; SQLite (3.35+)
 # and PostgreSQL read it alike.
-_DECISION_COLUMNS = ("step_id", "plan_id", "revision", "outcome", "reason", "approver_email",
-                     "substitute_email", "decided_at", "ip", "user_agent")  # fmt: skip
+_DECISION_COLUMNS = (
+    "step_id",
+    "plan_id",
+    "revision",
+    "outcome",
+    "reason",
+    "approver_email",
+    "substitute_email",
+    "decided_at",
+    "ip",
+    "user_agent",
+)
 _INSERT_DECISION = (
     text(
         f"INSERT INTO {_decision.name} ({', '.join(_DECISION_COLUMNS)}) "

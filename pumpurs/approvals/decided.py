@@ -6,6 +6,7 @@ shows). The transaction that takes a decision is `pumpurs.approvals.decide`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,7 +25,11 @@ from pumpurs.store.models import (
     Semester,
 )
 
-MAX_REASON = 2000
+MAX_REASON = 2000  # characters, after `clean_reason`; a longer reason is refused, never cut
+# What a reason never keeps: control characters but the line break and the tab (C0 with NUL,
+# DEL, C1), and the bidirectional embeddings, overrides and isolates that make text read
+# otherwise than it is stored.
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class Outcome(StrEnum):
@@ -34,6 +39,10 @@ class Outcome(StrEnum):
 
 class ReasonRequired(ValueError):
     """A plan is returned only with a reason the school can act on."""
+
+
+class ReasonTooLong(ValueError):
+    """A reason longer than `MAX_REASON` is refused whole: no part of it is stored."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,22 @@ class Decided:
         return self.substitute_email or self.approver_email
 
 
+def clean_reason(reason: str | None) -> str:
+    """Return a reason as it is stored and shown: line breaks as `\n`, trimmed, without the
+    control and bidirectional characters of `_UNSEEN` (removed, not refused: pasted text
+    carries them unseen)."""
+    text = (reason or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSEEN.sub("", text).strip()
+
+
 def check_reason(outcome: Outcome, reason: str | None) -> None:
-    """Raise ReasonRequired if a plan would be returned without a reason."""
-    if outcome == Outcome.RETURNED and not (reason or "").strip():
+    """Raise ReasonRequired if a plan would be returned without a reason, ReasonTooLong if the
+    reason is longer than `MAX_REASON`."""
+    cleaned = clean_reason(reason)
+    if outcome == Outcome.RETURNED and not cleaned:
         raise ReasonRequired("a returned plan needs a reason")
+    if len(cleaned) > MAX_REASON:
+        raise ReasonTooLong(f"a reason is at most {MAX_REASON} characters")
 
 
 def _cut(value: str | None, length: int) -> str | None:
@@ -93,13 +114,14 @@ def decision_row(
     origin: Origin,
     substitute_email: str | None = None,
 ) -> dict[str, Any]:
-    """Return the decision's row: the reason trimmed, the origin cut to the columns' sizes."""
+    """Return the decision's row: the reason cleaned (`clean_reason`; `check_reason` has
+    refused a longer one), the origin cut to the columns' sizes."""
     return {
         "step_id": step_id,
         "plan_id": plan_id,
         "revision": revision,
         "outcome": outcome.value,
-        "reason": (reason or "").strip()[:MAX_REASON] or None,
+        "reason": clean_reason(reason) or None,
         "approver_email": approver_email,
         "substitute_email": substitute_email,
         "decided_at": decided_at,

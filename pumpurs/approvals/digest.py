@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from pumpurs.approvals.due import classify, pending_steps
 from pumpurs.approvals.substitutes import desks
-from pumpurs.approvals.tokens import approval_url, issue_tokens, link_expiry, pending_url
+from pumpurs.approvals.tokens import (
+    approval_url,
+    day_end,
+    issue_tokens,
+    link_expiry,
+    pending_url,
+)
 from pumpurs.approvals.views import BATCH, PlanView, plan_views, role_name
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
@@ -173,7 +179,7 @@ def _queue_lists(
             items=items[:MAX_LISTED],
             count=len(items),
             more=max(0, len(items) - MAX_LISTED),
-            pending_link=pending_url(run.settings, str(approver)),
+            pending_link=pending_url(run.settings, str(approver), day_end(run.expires_on)),
             waiting=run.waiting[str(approver)],
             semester=run.semester,
             expires_on=run.expires_on,

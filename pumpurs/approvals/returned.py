@@ -11,9 +11,11 @@ from pumpurs.config import Config
 from pumpurs.i18n.catalogue import texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import queue
+from pumpurs.opening.links import school_page_urls
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store.models import Decision, Plan, School
+from pumpurs.store.reference import stored_semester
 
 
 def queue_returned(
@@ -27,7 +29,8 @@ def queue_returned(
         .join(Plan, Plan.school_id == School.id)
         .where(Plan.id == plan_id)
     ).one()
-    folder = SemesterCode.parse(view.semester).folder
+    code = SemesterCode.parse(view.semester)
+    folder = code.folder
     email = render_email(
         "plan_returned",
         language,
@@ -42,6 +45,10 @@ def queue_returned(
         ),
         decided_at=decision.decided_at.astimezone(RIGA),
         inbox_path=f"{folder}/{view.school_code}/plans/",
+        page_url=school_page_urls(
+            session, settings, stored_semester(session, code), [view.school_code]
+        )[view.school_code],
+        shared_folder=settings.schools_shared_folder,
     )
     return queue(
         session,

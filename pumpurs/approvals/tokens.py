@@ -3,8 +3,11 @@
 A link is bound to one step (so one plan, one approver and one revision), expires, and is
 consumed by the decision. A link sent to a substitute (`pumpurs.approvals.substitutes`) works
 only while they stand in for the step's approver; a link of a step that moved to another
-approver (the roster changed) no longer works. The pending-plans page link is a signed,
-expiring approver token with nothing stored: it only lists what the approver may decide anyway.
+approver (the roster changed) no longer works. The pending-plans page link is a signed
+approver token with nothing stored: it only lists what the approver may decide anyway. Both
+kinds expire by one rule: at the end (in Latvia) of the last day the email says they are valid,
+the moment fixed when they are issued (stored with a plan link, signed into a pending link), so
+a later change of `token_lifetime_days` moves no link's expiry.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +30,7 @@ from pumpurs.approvals.substitutes import desks
 from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.settings import Settings
+from pumpurs.store.context import cached_config
 from pumpurs.store.db import Executor
 from pumpurs.store.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
 
@@ -68,6 +73,7 @@ class PriorDecision:
     approver_email: str
     decided_at: dt.datetime
     substitute_email: str | None = None  # who decided, when a substitute did
+    role: str | None = None  # the decided step's role: what the refusal page names
 
 
 class LinkRefused(Exception):
@@ -116,15 +122,36 @@ def approval_url(settings: Settings, nonce: str) -> str:
     return f"{settings.base_url.rstrip('/')}/a/{_approval_signer(settings).dumps(nonce)}"
 
 
-def pending_url(settings: Settings, approver_email: str) -> str:
-    """Return the link to an approver's page of pending plans."""
-    signed = _pending_signer(settings).dumps({"a": approver_email.lower()})
+def pending_url(
+    settings: Settings, approver_email: str, expires_at: dt.datetime | None = None
+) -> str:
+    """Return the link to an approver's page of pending plans, working until `expires_at`
+    (by default when plan links issued now expire); the expiry is signed into the link."""
+    if expires_at is None:
+        expires_at = link_expiry(cached_config(settings.config_dir), utcnow())
+    payload = {"a": approver_email.lower(), "x": int(expires_at.timestamp())}
+    signed = _pending_signer(settings).dumps(payload)
     return f"{settings.base_url.rstrip('/')}/p/{signed}"
+
+
+def canonical_signature(value: str) -> bool:
+    """Return whether a signed value's signature is spelled the one way we write it.
+
+    The last base64 character of a signature carries bits no byte uses, and decoding ignores
+    them: without this check four spellings of every link (and CSRF token) would be accepted.
+    """
+    signature = value.rsplit(".", 1)[-1]
+    try:
+        return base64_encode(base64_decode(signature)).decode("ascii") == signature
+    except BadData:
+        return False
 
 
 def _check_shape(value: str) -> None:
     if len(value) > _MAX_LENGTH or not _SHAPE.match(value):
         raise LinkRefused(LinkProblem.MALFORMED)
+    if not canonical_signature(value):
+        raise LinkRefused(LinkProblem.FORGED)
 
 
 def read_link(settings: Settings, value: str) -> str:
@@ -142,22 +169,32 @@ def read_link(settings: Settings, value: str) -> str:
 def read_pending_link(settings: Settings, config: Config, value: str) -> str:
     """Return the approver a pending-page link was made for, or raise LinkRefused."""
     _check_shape(value)
-    max_age = config.programme.token_lifetime_days * 86400
     try:
-        payload: Any = _pending_signer(settings).loads(value, max_age=max_age)
-    except SignatureExpired:
-        raise LinkRefused(LinkProblem.EXPIRED) from None
+        payload: Any
+        payload, issued = _pending_signer(settings).loads(value, return_timestamp=True)
     except BadSignature:
         raise LinkRefused(LinkProblem.FORGED) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("a"), str):
         raise LinkRefused(LinkProblem.FORGED)
+    expires = payload.get("x")
+    if isinstance(expires, int):
+        expires_at = dt.datetime.fromtimestamp(expires, dt.UTC)
+    else:  # a link made before its expiry was signed into it: the same rule from its issue
+        expires_at = link_expiry(config, issued)
+    if expires_at <= utcnow():
+        raise LinkRefused(LinkProblem.EXPIRED)
     return str(payload["a"])
+
+
+def day_end(day: dt.date) -> dt.datetime:
+    """Return the moment a link valid through `day` (in Latvia) expires: the next midnight."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), RIGA)
 
 
 def link_expiry(config: Config, now: dt.datetime) -> dt.datetime:
     """Return when links issued now expire: the end of the last day (in Latvia) they are valid."""
     last_day = (now + dt.timedelta(days=config.programme.token_lifetime_days)).astimezone(RIGA)
-    return dt.datetime.combine(last_day.date() + dt.timedelta(days=1), dt.time(), RIGA)
+    return day_end(last_day.date())
 
 
 def issue_tokens(
@@ -190,9 +227,17 @@ def issue_tokens(
     return {int(row["step_id"]): str(row["nonce"]) for row in rows}
 
 
-_PRIOR = select(
-    Decision.outcome, Decision.approver_email, Decision.decided_at, Decision.substitute_email
-).where(Decision.step_id == bindparam("step_id"))
+_PRIOR = (
+    select(
+        Decision.outcome,
+        Decision.approver_email,
+        Decision.decided_at,
+        Decision.substitute_email,
+        ApprovalStep.role,
+    )
+    .join(ApprovalStep, ApprovalStep.id == Decision.step_id)
+    .where(Decision.step_id == bindparam("step_id"))
+)
 
 
 def prior_decision(session: Executor, step_id: int) -> PriorDecision | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, bindparam, select
 
+from pumpurs.approvals.decided import clean_reason
 from pumpurs.config import Config, Label, Role
 from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.store.db import Executor
@@ -226,5 +227,9 @@ def _views(
 
 
 def past_decisions(session: Executor, plan_id: int) -> list[PastDecision]:
-    """Return every decision taken on a plan so far, oldest first."""
-    return [PastDecision(*row) for row in session.execute(_PAST, {"plan_id": plan_id})]
+    """Return every decision taken on a plan so far, oldest first (each reason as reasons are
+    stored now: one kept from before they were cleaned is cleaned for showing)."""
+    return [
+        PastDecision(revision, outcome, clean_reason(reason) or None, *rest)
+        for revision, outcome, reason, *rest in session.execute(_PAST, {"plan_id": plan_id})
+    ]

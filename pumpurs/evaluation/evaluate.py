@@ -22,7 +22,7 @@ from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.evaluation.store import CORRECTION, UNCHANGED, store_evaluations
 from pumpurs.intake import validate_evaluations
 from pumpurs.intake.batch import EVALUATIONS, IntakeReport, account, read_inbox, school_table
-from pumpurs.intake.report import queue_reports
+from pumpurs.intake.report import queue_reports, report_pages
 from pumpurs.settings import Settings
 from pumpurs.store.models import PlanStatus
 from pumpurs.store.reference import StoredSemester
@@ -63,22 +63,29 @@ def evaluate(
     wanted = mentioned["status"].eq(PlanStatus.APPROVED) | correctable
     planned = planned_measures(session, mentioned.loc[wanted, "plan_id"].tolist())
     labels = [f.label for f in batch.files]
-    matched = match_rows(validation.accepted, validation.rejections, plans, planned, labels,
-                         config, language)  # fmt: skip
+    matched = match_rows(
+        validation.accepted, validation.rejections, plans, planned, labels, config, language
+    )
     rejections = pd.concat([validation.rejections, matched.rejections], ignore_index=True)
     on_progress(50)
     counted = account(session, batch, matched.rows, rejections)
-    results = store_evaluations(session, config, semester, matched.rows, planned,
-                                batch.submission_ids)  # fmt: skip
+    results = store_evaluations(
+        session, config, semester, matched.rows, planned, batch.submission_ids
+    )
     stored = results[results["change"].ne(UNCHANGED)]
     continued = int(stored["continue"].sum()) if len(stored) else 0
     per_school = _plans_per_school(session, semester.id, results, plans, batch.schools())
-    schools = school_table(batch, counted, {
-        school: {f"plans_{k}": v for k, v in counts.items()}
-        for school, counts in per_school.items()
-    })  # fmt: skip
+    schools = school_table(
+        batch,
+        counted,
+        {
+            school: {f"plans_{k}": v for k, v in counts.items()}
+            for school, counts in per_school.items()
+        },
+    )
+    pages = report_pages(session, config, settings, semester, batch)
     queued = queue_reports(
-        session, config, language, semester.code, batch, counted, rejections, per_school
+        session, config, language, semester.code, batch, counted, rejections, per_school, pages
     )
     on_progress(100)
     return EvaluationReport(
@@ -119,9 +126,12 @@ def _plans_per_school(
     for school in schools:
         mine = done[done["school"].eq(school)]
         continued = int(mine["continue"].sum())
-        table[school] = {"evaluated": len(mine), "continued": continued,
-                         "closed": len(mine) - continued,
-                         "corrected": int(mine["change"].eq(CORRECTION).sum()),
-                         "unchanged": int(unchanged.get(school, 0)),
-                         "missing": int(missing.get(school, 0))}  # fmt: skip
+        table[school] = {
+            "evaluated": len(mine),
+            "continued": continued,
+            "closed": len(mine) - continued,
+            "corrected": int(mine["change"].eq(CORRECTION).sum()),
+            "unchanged": int(unchanged.get(school, 0)),
+            "missing": int(missing.get(school, 0)),
+        }
     return table

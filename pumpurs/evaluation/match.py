@@ -123,15 +123,19 @@ def match_rows(
     rows, bad = _in_two_files(rows, files, texts)
     found.append(bad)
     known = plans.assign(**{c: plans.get(c, False) for c in ("evaluated", "carried")})
-    rows = rows.merge(known[["plan_id", *PUPIL, "status", "evaluated", "carried"]], on=PUPIL,
-                      how="left")  # fmt: skip
+    rows = rows.merge(
+        known[["plan_id", *PUPIL, "status", "evaluated", "carried"]], on=PUPIL, how="left"
+    )
     no_plan, done = rows["plan_id"].isna(), rows["status"].isin(list(DONE))
     carried = done & rows["carried"].eq(True)
     final = done & ~carried & rows["evaluated"].ne(True)  # no evaluation to correct
     waiting = ~no_plan & ~done & rows["status"].ne(PlanStatus.APPROVED)
-    for rule, hits in (("no_plan", no_plan), ("plan_already_carried", carried),
-                       ("plan_already_evaluated", final),
-                       ("plan_not_approved", waiting)):  # fmt: skip
+    for rule, hits in (
+        ("no_plan", no_plan),
+        ("plan_already_carried", carried),
+        ("plan_already_evaluated", final),
+        ("plan_not_approved", waiting),
+    ):
         column = "pupil_ref" if rule == "no_plan" else None
         found.append(rejection_frame(rows[hits], rule, texts.messages(rule, rows[hits]), column))
     rows = rows[~(no_plan | carried | final | waiting)]
@@ -163,8 +167,9 @@ def _in_two_files(
     later = rank.gt(first)
     first_file = pd.Series(files, dtype="str").iloc[first[later].to_numpy()].str.split("/").str[1]
     hits = rows[later].assign(first_file=first_file.to_numpy())
-    return rows[~later], rejection_frame(hits, "pupil_in_two_files",
-                                         texts.messages("pupil_in_two_files", hits))  # fmt: skip
+    return rows[~later], rejection_frame(
+        hits, "pupil_in_two_files", texts.messages("pupil_in_two_files", hits)
+    )
 
 
 def _not_in_plan(
@@ -183,9 +188,9 @@ def _not_in_plan(
         measure_text=texts.measure_names(rows[hits]),
         planned=rows.loc[hits, "plan_id"].map(listing).fillna("—"),
     )
-    return rows[~hits], rejection_frame(bad, "measure_not_in_plan",
-                                        texts.messages("measure_not_in_plan", bad),
-                                        "measure")  # fmt: skip
+    return rows[~hits], rejection_frame(
+        bad, "measure_not_in_plan", texts.messages("measure_not_in_plan", bad), "measure"
+    )
 
 
 def _repeated(rows: pd.DataFrame, texts: _Texts) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -195,11 +200,12 @@ def _repeated(rows: pd.DataFrame, texts: _Texts) -> tuple[pd.DataFrame, pd.DataF
     order = rows.assign(_subject=subject).sort_values(["file", "row_number"], kind="stable")
     later = order.duplicated(["plan_id", "measure", "_subject"]).reindex(rows.index)
     first_row = rows["row_number"].groupby(key).transform("min")
-    bad = rows[later].assign(measure_text=texts.measure_names(rows[later]),
-                             first_row=first_row[later].astype("str"))  # fmt: skip
-    return rows[~later], rejection_frame(bad, "measure_repeated",
-                                         texts.messages("measure_repeated", bad),
-                                         "measure")  # fmt: skip
+    bad = rows[later].assign(
+        measure_text=texts.measure_names(rows[later]), first_row=first_row[later].astype("str")
+    )
+    return rows[~later], rejection_frame(
+        bad, "measure_repeated", texts.messages("measure_repeated", bad), "measure"
+    )
 
 
 def _whole_plans(
@@ -211,8 +217,7 @@ def _whole_plans(
     rows_text = failed.assign(rows_text=listed).groupby(FILE_PUPIL)["rows_text"].first()
     bad = rows.join(rows_text, on=FILE_PUPIL, how="inner")
     hits = rows.index.isin(bad.index)
-    return rows[~hits], rejection_frame(bad, "plan_rejected",
-                                        texts.messages("plan_rejected", bad))  # fmt: skip
+    return rows[~hits], rejection_frame(bad, "plan_rejected", texts.messages("plan_rejected", bad))
 
 
 def _incomplete_corrections(
@@ -236,8 +241,9 @@ def _incomplete_corrections(
     missing = listing.agg(lambda v: "; ".join(sorted(set(v))))
     hits = rows["plan_id"].isin(missing.index) & rows["status"].isin(list(DONE))
     bad = rows[hits].assign(missing=rows.loc[hits, "plan_id"].map(missing))
-    return rows[~hits], rejection_frame(bad, "correction_incomplete",
-                                        texts.messages("correction_incomplete", bad))  # fmt: skip
+    return rows[~hits], rejection_frame(
+        bad, "correction_incomplete", texts.messages("correction_incomplete", bad)
+    )
 
 
 class _Texts:

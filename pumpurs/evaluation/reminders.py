@@ -24,7 +24,9 @@ from pumpurs.evaluation.plans import planned_measures, semester_plans
 from pumpurs.i18n.catalogue import N_, texts
 from pumpurs.i18n.templates import render_email
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
+from pumpurs.opening.links import school_page_urls
 from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
 from pumpurs.store.models import OutboxMessage, PlanStatus
 from pumpurs.store.reference import StoredSemester
 
@@ -54,18 +56,25 @@ def reminder_key(code: SemesterCode, school_code: str) -> str:
 
 
 def remind_missing(
-    session: Session, config: Config, language: str, semester: StoredSemester, today: dt.date
+    session: Session,
+    config: Config,
+    language: str,
+    semester: StoredSemester,
+    today: dt.date,
+    settings: Settings | None = None,
 ) -> MissingReport:
-    """List the approved plans still without evaluation; remind their schools once overdue."""
+    """List the approved plans still without evaluation; remind their schools once overdue
+    (with the link to each school's page when `settings` say where the pages are)."""
     code = semester.code
     plans = semester_plans(session, semester.id)
-    missing = plans[plans["status"].eq(PlanStatus.APPROVED)].sort_values(["school_code",
-                                                                          "pupil_ref"])  # fmt: skip
+    missing = plans[plans["status"].eq(PlanStatus.APPROVED)].sort_values(
+        ["school_code", "pupil_ref"]
+    )
     report = MissingReport(plans_missing=len(missing), overdue=today > semester.evaluation_deadline)
     keys = [reminder_key(code, str(s)) for s in missing["school_code"].unique()]
-    sent_before = set(session.scalars(
-        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-    ))  # fmt: skip
+    sent_before = set(
+        session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys)))
+    )
     outgoing: list[tuple[int, Outgoing]] = []  # (row of the table, its reminder)
     for school_code, group in missing.groupby("school_code", sort=True):
         key, school = reminder_key(code, str(school_code)), config.school(str(school_code))
@@ -74,23 +83,45 @@ def remind_missing(
             state = "earlier"
         elif report.overdue and school is not None:
             refs = group["pupil_ref"].tolist()
-            email = render_email(KIND, language, school=school, semester=semester, pupils=refs,
-                                 inbox_path=f"{code.folder}/{school_code}/evaluation/")  # fmt: skip
+            page = None
+            if settings is not None:
+                page = school_page_urls(session, settings, semester, [school.code])[school.code]
+            email = render_email(
+                KIND,
+                language,
+                school=school,
+                semester=semester,
+                pupils=refs,
+                inbox_path=f"{code.folder}/{school_code}/evaluation/",
+                page_url=page,
+                shared_folder=bool(settings and settings.schools_shared_folder),
+            )
             name = texts(language).gettext(FILE_NAME)
-            template = Attachment(f"{name}_{school_code}_{code.folder}.csv", "text/csv",
-                                  prefilled_csv(session, group, language))  # fmt: skip
-            outgoing.append((len(report.table), Outgoing(key, KIND, school.coordinator.email,
-                                                          email, [template])))  # fmt: skip
+            template = Attachment(
+                f"{name}_{school_code}_{code.folder}.csv",
+                "text/csv",
+                prefilled_csv(session, group, language),
+            )
+            outgoing.append(
+                (
+                    len(report.table),
+                    Outgoing(key, KIND, school.coordinator.email, email, [template]),
+                )
+            )
             state = "sent"
         refs = group["pupil_ref"].tolist()
         shown = ", ".join(refs[:PUPILS_LISTED]) + (
             f" … (+{len(refs) - PUPILS_LISTED})" if len(refs) > PUPILS_LISTED else ""
         )
-        report.table.append({
-            "school": school_code, "plans_missing": len(refs), "pupils": shown,
-            "deadline": semester.evaluation_deadline.isoformat(),
-            "reminder": texts(language).gettext(REMINDER_STATES[state]),
-        })  # fmt: skip
+        report.table.append(
+            {
+                "school": school_code,
+                "plans_missing": len(refs),
+                "pupils": shown,
+                "deadline": semester.evaluation_deadline.isoformat(),
+                "reminder": texts(language).gettext(REMINDER_STATES[state]),
+            }
+        )
     queued = queue_many(session, [message for _, message in outgoing])
     for row, message in outgoing:
         if message.key not in queued:  # another run queued it meanwhile

@@ -12,7 +12,7 @@ transaction. Either way the rows, plans, reports and counts are those of one big
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 
@@ -37,7 +37,7 @@ from pumpurs.intake.batch import (
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.intake.plans import PLAN_KEY, store_plans
 from pumpurs.intake.problems import render
-from pumpurs.intake.report import known_school, queue_reports, resend_report
+from pumpurs.intake.report import known_school, queue_reports, report_pages, resend_report
 from pumpurs.settings import Settings
 from pumpurs.store.reference import StoredSemester
 
@@ -48,8 +48,15 @@ READ_SHARE = 25
 """Progress while the files are read; the parts share 30–100 (one part: 30, 50, 80, 100)."""
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-SUMMED = ("rows_read", "rows_accepted", "rows_rejected", "reports_queued", "plans_new",
-          "plans_revised", "plans_unchanged")  # fmt: skip
+SUMMED = (
+    "rows_read",
+    "rows_accepted",
+    "rows_rejected",
+    "reports_queued",
+    "plans_new",
+    "plans_revised",
+    "plans_unchanged",
+)
 """The counts of a run that are the sums of its parts'."""
 
 
@@ -131,7 +138,7 @@ def _collect(
         def stage(percent: int, number: int = number) -> None:
             on_progress(30 + (70 * number + percent - 30) / len(parts))
 
-        done.append(_collect_part(transaction, config, language, semester, scan, files, stage))
+        done.append(_collect_part(transaction, config, settings, semester, scan, files, stage))
     return CollectReport(
         files=len(scan.files),
         skipped=scan.skipped,
@@ -149,16 +156,18 @@ def _school(row: dict[str, object]) -> str:
 def _collect_part(
     transaction: Transaction,
     config: Config,
-    language: str,
+    settings: Settings,
     semester: StoredSemester,
     scan: Scan,
     files: Sequence[InboxFile],
     stage: Callable[[int], None],
 ) -> CollectReport:
     """Store one part's files, check and store their rows, and queue their schools' reports."""
+    language = str(settings.language)
     with transaction() as session:
         batch = scan.batch(session, semester, files, language)
-        part = _collect_batch(session, config, language, semester, batch, stage)
+        pages = report_pages(session, config, settings, semester, batch)
+        part = _collect_batch(session, config, language, semester, batch, stage, pages)
         session.flush()  # within the caller's transaction, what is stored can be let go
     return part
 
@@ -170,25 +179,29 @@ def _collect_batch(
     semester: StoredSemester,
     batch: Batch,
     stage: Callable[[int], None],
+    pages: Mapping[str, str] | None = None,
 ) -> CollectReport:
     """Check and store one part's batch (its files already stored as submissions)."""
     stage(30)
     validation = validate_plans(batch.rows, config, language)
     stage(50)
     stored = store_plans(session, semester, validation.accepted, batch.submission_ids)
-    rejections = pd.concat([validation.rejections, _decided(stored.decided, language)],
-                           ignore_index=True)  # fmt: skip
+    rejections = pd.concat(
+        [validation.rejections, _decided(stored.decided, language)], ignore_index=True
+    )
     accepted = validation.accepted.merge(stored.decided[ROW], on=ROW, how="left", indicator=True)
     accepted = accepted[accepted["_merge"] == "left_only"]
     stage(80)
     counted = account(session, batch, accepted, rejections)
     outcomes = stored.outcomes["outcome"].value_counts()
     plans = _plans_per_school(stored.outcomes, batch.schools())
-    schools = school_table(batch, counted, {
-        school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()
-    })  # fmt: skip
+    schools = school_table(
+        batch,
+        counted,
+        {school: {f"plans_{k}": v for k, v in counts.items()} for school, counts in plans.items()},
+    )
     queued = queue_reports(
-        session, config, language, semester.code, batch, counted, rejections, plans
+        session, config, language, semester.code, batch, counted, rejections, plans, pages
     )
     stage(100)
     return CollectReport(

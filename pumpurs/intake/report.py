@@ -20,9 +20,12 @@ from pumpurs.i18n.templates import RenderedEmail, render_email
 from pumpurs.intake.batch import ROW, Accounting, Batch, IntakeKind
 from pumpurs.intake.inbox import InboxFile
 from pumpurs.mail.outbox import Attachment, Outgoing, queue_many
+from pumpurs.opening.links import school_page_urls
 from pumpurs.privacy import mask_series
 from pumpurs.semester import SemesterCode
+from pumpurs.settings import Settings
 from pumpurs.store.models import OutboxMessage
+from pumpurs.store.reference import StoredSemester
 
 EMAIL_TABLE_LIMIT = 200
 MAX_KEY = 255
@@ -37,8 +40,10 @@ def queue_reports(
     counted: Accounting,
     rejections: pd.DataFrame,
     plans: Mapping[str, Mapping[str, int]],
+    pages: Mapping[str, str] | None = None,
 ) -> int:
-    """Queue one report per school that sent files; `plans` gives each school's plan counts."""
+    """Queue one report per school that sent files; `plans` gives each school's plan counts,
+    `pages` each school folder's page address."""
     outgoing: list[Outgoing] = []
     # Split once: filtering the whole batch for each of 600 schools would cost minutes.
     ordered = rejections.sort_values(ROW, kind="stable")
@@ -64,19 +69,39 @@ def queue_reports(
             rejected_total=len(rows),
             rejected_rows=len(set(zip(rows["file"], rows["row_number"], strict=True))),
             column_label=lambda key: _column_label(batch.kind, key, language),
+            page_url=(pages or {}).get(school_code),
         )
         attachments = []
         if not rows.empty:
             stem = texts(language).gettext(batch.kind.csv_name)
-            attachments.append(Attachment(
-                f"{stem}_{school_code}_{code.folder}.csv", "text/csv",
-                csv_by_school[school_code]))  # fmt: skip
+            attachments.append(
+                Attachment(
+                    f"{stem}_{school_code}_{code.folder}.csv",
+                    "text/csv",
+                    csv_by_school[school_code],
+                )
+            )
         # The checksums of the files as kept (codes masked): never of an unmasked original.
         files_key = "+".join(sorted(batch.submissions[f.label].sha256[:12] for f in mine))
         key = f"{_key_prefix(batch.kind, code, school_code)}{files_key}"
-        outgoing.append(Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email,
-                                 attachments))  # fmt: skip
+        if len(key) > MAX_KEY:  # many files in one run (a school uploading often): one digest
+            key = (
+                _key_prefix(batch.kind, code, school_code)
+                + hashlib.sha256(files_key.encode()).hexdigest()
+            )
+        outgoing.append(
+            Outgoing(key, batch.kind.mail_kind, school.coordinator.email, email, attachments)
+        )
     return len(queue_many(session, outgoing))
+
+
+def report_pages(
+    session: Session, config: Config, settings: Settings, semester: StoredSemester, batch: Batch
+) -> dict[str, str]:
+    """Return the page address of each known school folder of the batch."""
+    known = {f: s.code for f in batch.schools() if (s := config.school(f)) is not None}
+    urls = school_page_urls(session, settings, semester, known.values())
+    return {folder: urls[code] for folder, code in known.items()}
 
 
 def _key_prefix(kind: IntakeKind, code: SemesterCode, school_code: str) -> str:
@@ -163,9 +188,13 @@ def rejected_csvs(
     rows = sent[["folder_school", *ROW, *keys]].merge(reasons, on=ROW).sort_values(ROW)
     cells = {key: mask_series(rows[key].fillna("").astype("str")).tolist() for key in keys}
     records = zip(
-        rows["folder_school"], rows["file"].str.split("/", n=1).str[1], rows["row_number"],
-        *cells.values(), mask_series(rows["errors"]).tolist(), strict=True,
-    )  # fmt: skip
+        rows["folder_school"],
+        rows["file"].str.split("/", n=1).str[1],
+        rows["row_number"],
+        *cells.values(),
+        mask_series(rows["errors"]).tolist(),
+        strict=True,
+    )
     labels = [c.lv if language == "lv" else c.en for c in kind.columns]
     t = texts(language)
     header = [t.gettext("File"), t.gettext("Row"), *labels, t.gettext("Errors")]

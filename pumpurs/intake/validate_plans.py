@@ -211,9 +211,19 @@ def _check_two_files(data: pd.DataFrame, problems: Problems) -> None:
     Pupil references are the school's own, so files are compared within a school's folder: a
     row carrying another school's code (rejected as `wrong_school`) does not make that school's
     own row for the same reference a second file.
+
+    A pupil's rows in an earlier file that were refused anyway do not count: a school that
+    sends a corrected file before the run (as its page invites it to) has the correction
+    taken, not refused as a second file. The first file whose rows of the pupil all pass
+    is the one that stands; without one, the first file the pupil is in.
     """
     folder = data["folder_school"].str.upper()
-    first = data["file_rank"].groupby([folder, data["pupil_ref"]]).transform("min")
+    pupil = [folder, data["pupil_ref"]]
+    refused = problems.rejected().groupby([*pupil, data["file_rank"]]).transform("any")
+    clean = data["file_rank"].where(~refused)
+    first_clean = clean.groupby(pupil).transform("min")
+    first_seen = data["file_rank"].groupby(pupil).transform("min")
+    first = first_clean.fillna(first_seen).astype("int64")
     hits = data["pupil_ref"].ne("") & data["file_rank"].gt(first)
     labels = np.asarray(pd.unique(data["file"]), dtype=object)
     first_file = pd.Series(labels[first.to_numpy()], index=data.index, dtype="str")

@@ -448,8 +448,9 @@ def _instruction_rules(
     return [
         *rules,
         t.gettext(
-            "Save the file as XLSX or CSV (UTF-8) and put it in the inbox folder %(folder)s by "
-            "the deadline.",
+            "Save the file as XLSX or CSV (UTF-8) and upload it on your school's page (the link "
+            "is in the emails you receive) by the deadline; a school with a shared folder may "
+            "save it in %(folder)s instead.",
             folder=folder,
         ),
         t.gettext(

@@ -151,24 +151,47 @@ def erase_semester(
         semester=due.code.code,
         kept_until=due.kept_until,
         pupil_refs=_tokenise(session, due.id, dry_run),
-        goals=_clear(session, PlanRevision, PlanRevision.goal, "",
-                     PlanRevision.plan_id.in_(plans.scalar_subquery()), dry_run),
-        comments=_clear(session, Evaluation, Evaluation.comment, None,
-                        Evaluation.plan_id.in_(plans.scalar_subquery()), dry_run),
-        reasons=_clear(session, Decision, Decision.reason, None,
-                       Decision.plan_id.in_(plans.scalar_subquery()), dry_run),
-        rejections=_erase_rejections(session, RowRejection.submission_id.in_(submissions),
-                                     dry_run),
-        files=_clear(session, Submission, Submission.content, None,
-                     Submission.semester_id == due.id, dry_run),
+        goals=_clear(
+            session,
+            PlanRevision,
+            PlanRevision.goal,
+            "",
+            PlanRevision.plan_id.in_(plans.scalar_subquery()),
+            dry_run,
+        ),
+        comments=_clear(
+            session,
+            Evaluation,
+            Evaluation.comment,
+            None,
+            Evaluation.plan_id.in_(plans.scalar_subquery()),
+            dry_run,
+        ),
+        reasons=_clear(
+            session,
+            Decision,
+            Decision.reason,
+            None,
+            Decision.plan_id.in_(plans.scalar_subquery()),
+            dry_run,
+        ),
+        rejections=_erase_rejections(session, RowRejection.submission_id.in_(submissions), dry_run),
+        files=_clear(
+            session, Submission, Submission.content, None, Submission.semester_id == due.id, dry_run
+        ),
         inbox_files=_erase_inbox(settings.effective_inbox_dir / due.code.folder, dry_run),
         messages=messages,
         attachments=attachments,
         audit_entries=scrub_audit(session, plan_ids, dry_run),
-        links_cut=_clear(session, Plan, Plan.continued_from_id, None,
-                         Plan.continued_from_id.in_(plans.scalar_subquery()) & ~in_plans,
-                         dry_run),
-    )  # fmt: skip
+        links_cut=_clear(
+            session,
+            Plan,
+            Plan.continued_from_id,
+            None,
+            Plan.continued_from_id.in_(plans.scalar_subquery()) & ~in_plans,
+            dry_run,
+        ),
+    )
     if not dry_run:
         session.execute(
             update(Semester)
@@ -273,9 +296,11 @@ def _tokenise(session: Session, semester_id: int, dry_run: bool) -> int:
     ).all()
     session.execute(
         _REPOINT,
-        [{"b_plan": plan_id, "b_pupil": new} for (plan_id, _, _), new in zip(rows, new_ids,
-                                                                              strict=True)],
-    )  # fmt: skip
+        [
+            {"b_plan": plan_id, "b_pupil": new}
+            for (plan_id, _, _), new in zip(rows, new_ids, strict=True)
+        ],
+    )
     old = sorted({int(pupil_id) for _, pupil_id, _ in rows})
     for start in range(0, len(old), 5000):
         used = select(Plan.id).where(Plan.pupil_id == Pupil.id).exists()
@@ -306,8 +331,15 @@ def prune_views(session: Session, kept_from: dt.date, *, dry_run: bool, run: str
         session.execute(delete(PageView).where(old).execution_options(synchronize_session=False))
         session.execute(
             insert(AuditEntry),
-            [{"at": utcnow(), "actor": "retention", "action": "retention.views_pruned",
-              "entity": "page_view", "entity_id": None,
-              "details": {"views": found, "before": kept_from.isoformat(), "run": run}}],
-        )  # fmt: skip
+            [
+                {
+                    "at": utcnow(),
+                    "actor": "retention",
+                    "action": "retention.views_pruned",
+                    "entity": "page_view",
+                    "entity_id": None,
+                    "details": {"views": found, "before": kept_from.isoformat(), "run": run},
+                }
+            ],
+        )
     return found

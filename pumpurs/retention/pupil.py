@@ -114,7 +114,7 @@ def pupil_report(session: Session, settings: Settings, school: str, ref: str) ->
                 "received_at": s.received_at,
             }
             for s, code in _files(session, school, ref)
-        ],  # fmt: skip
+        ],
         inbox_files=[str(p) for p in _inbox_files(settings, school, ref)],
         emails=[
             {
@@ -125,7 +125,7 @@ def pupil_report(session: Session, settings: Settings, school: str, ref: str) ->
                 "status": m.status,
             }
             for m in _messages(session, school_id, ref, plan_ids)
-        ],  # fmt: skip
+        ],
         views=[
             {
                 "plan_id": plan_id,
@@ -137,7 +137,7 @@ def pupil_report(session: Session, settings: Settings, school: str, ref: str) ->
             }
             for plan_id in plan_ids
             for v in views_of(session, plan_id)
-        ],  # fmt: skip
+        ],
         audit=[
             {"at": a.at, "actor": a.actor, "action": a.action, "plan_id": a.entity_id}
             for a in session.scalars(
@@ -145,7 +145,7 @@ def pupil_report(session: Session, settings: Settings, school: str, ref: str) ->
                 .where(AuditEntry.entity == "plan", AuditEntry.entity_id.in_(plan_ids))
                 .order_by(AuditEntry.at, AuditEntry.id)
             )
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -167,18 +167,28 @@ def _plans(session: Session, pupil_id: int) -> list[dict[str, Any]]:
         evaluation = session.scalars(
             select(Evaluation).where(Evaluation.plan_id == plan.id)
         ).first()
-        found.append({
-            "plan_id": plan.id, "semester": code, "status": plan.status,
-            "revisions": [_revision(session, r) for r in revisions],
-            "evaluation": None if evaluation is None else _evaluation(session, evaluation),
-            "decisions": [
-                {"at": d.decided_at, "revision": d.revision, "outcome": d.outcome,
-                 "reason": d.reason, "approver": d.approver_email,
-                 "substitute": d.substitute_email}
-                for d in session.scalars(
-                    select(Decision).where(Decision.plan_id == plan.id).order_by(Decision.id))
-            ],
-        })  # fmt: skip
+        found.append(
+            {
+                "plan_id": plan.id,
+                "semester": code,
+                "status": plan.status,
+                "revisions": [_revision(session, r) for r in revisions],
+                "evaluation": None if evaluation is None else _evaluation(session, evaluation),
+                "decisions": [
+                    {
+                        "at": d.decided_at,
+                        "revision": d.revision,
+                        "outcome": d.outcome,
+                        "reason": d.reason,
+                        "approver": d.approver_email,
+                        "substitute": d.substitute_email,
+                    }
+                    for d in session.scalars(
+                        select(Decision).where(Decision.plan_id == plan.id).order_by(Decision.id)
+                    )
+                ],
+            }
+        )
     return found
 
 
@@ -186,14 +196,22 @@ def _revision(session: Session, revision: PlanRevision) -> dict[str, Any]:
     risks = session.scalars(select(PlanRisk.category).where(PlanRisk.revision_id == revision.id))
     measures = session.scalars(select(PlanMeasure).where(PlanMeasure.revision_id == revision.id))
     return {
-        "number": revision.number, "grade": revision.grade, "goal": revision.goal,
-        "submitted_at": revision.created_at, "risks": sorted(risks),
+        "number": revision.number,
+        "grade": revision.grade,
+        "goal": revision.goal,
+        "submitted_at": revision.created_at,
+        "risks": sorted(risks),
         "measures": [
-            {"measure": m.measure, "subject": m.subject, "provider_ref": m.provider_ref,
-             "hours_per_month": m.hours_per_month, "eur_per_month": m.eur_per_month}
+            {
+                "measure": m.measure,
+                "subject": m.subject,
+                "provider_ref": m.provider_ref,
+                "hours_per_month": m.hours_per_month,
+                "eur_per_month": m.eur_per_month,
+            }
             for m in measures
         ],
-    }  # fmt: skip
+    }
 
 
 def _evaluation(session: Session, evaluation: Evaluation) -> dict[str, Any]:
@@ -201,15 +219,21 @@ def _evaluation(session: Session, evaluation: Evaluation) -> dict[str, Any]:
         select(EvaluationMeasure).where(EvaluationMeasure.evaluation_id == evaluation.id)
     )
     return {
-        "outcome": evaluation.outcome, "continue": evaluation.continue_plan,
-        "comment": evaluation.comment, "fidelity": evaluation.fidelity,
+        "outcome": evaluation.outcome,
+        "continue": evaluation.continue_plan,
+        "comment": evaluation.comment,
+        "fidelity": evaluation.fidelity,
         "evaluated_at": evaluation.evaluated_at,
         "measures": [
-            {"measure": m.measure, "subject": m.subject, "delivered_hours": m.delivered_hours,
-             "spent_eur": m.spent_eur}
+            {
+                "measure": m.measure,
+                "subject": m.subject,
+                "delivered_hours": m.delivered_hours,
+                "spent_eur": m.spent_eur,
+            }
             for m in measures
         ],
-    }  # fmt: skip
+    }
 
 
 def _rejected(school: str, ref: str) -> ColumnElement[bool]:
@@ -219,13 +243,18 @@ def _rejected(school: str, ref: str) -> ColumnElement[bool]:
 
 def _rejected_rows(session: Session, school: str, ref: str) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(Semester.code, Submission.filename, RowRejection.row_number,
-               RowRejection.column, RowRejection.message)
+        select(
+            Semester.code,
+            Submission.filename,
+            RowRejection.row_number,
+            RowRejection.column,
+            RowRejection.message,
+        )
         .join(Submission, Submission.id == RowRejection.submission_id)
         .join(Semester, Semester.id == Submission.semester_id)
         .where(_rejected(school, ref))
         .order_by(Submission.id, RowRejection.row_number)
-    ).all()  # fmt: skip
+    ).all()
     return [
         {"semester": code, "file": name, "row": row, "column": column, "message": message}
         for code, name, row, column, message in rows
@@ -358,11 +387,24 @@ def erase_pupil(
     )
     if apply:
         _apply(session, settings, school, ref, new, report, plan_ids)
-        session.execute(insert(AuditEntry), [{
-            "at": utcnow(), "actor": actor, "action": "pupil.erased", "entity": "pupil",
-            "entity_id": None, "details": {**erased.counts(), "school": school, "token": new,
-                                           "why": "erased on request"},
-        }])  # fmt: skip
+        session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "at": utcnow(),
+                    "actor": actor,
+                    "action": "pupil.erased",
+                    "entity": "pupil",
+                    "entity_id": None,
+                    "details": {
+                        **erased.counts(),
+                        "school": school,
+                        "token": new,
+                        "why": "erased on request",
+                    },
+                }
+            ],
+        )
     return erased
 
 

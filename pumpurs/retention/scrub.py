@@ -72,8 +72,9 @@ def erase_messages(session: Session, which: ColumnElement[bool], dry_run: bool) 
     and a re-run of the flow that sent it sends nothing again. A message still queued is
     marked failed, never sent empty.
     """
-    holding = or_(OutboxMessage.body_text != "", OutboxMessage.body_html != "",
-                  OutboxMessage.subject != "")  # fmt: skip
+    holding = or_(
+        OutboxMessage.body_text != "", OutboxMessage.body_html != "", OutboxMessage.subject != ""
+    )
     messages = count(session, select(OutboxMessage.id).where(which, holding))
     ids = select(OutboxMessage.id).where(which).scalar_subquery()
     attachments = count(

@@ -390,4 +390,47 @@ class PageView(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512))
 
 
+class SchoolLink(Base):
+    """A school's page link for one semester: the signed value carries only `nonce`.
+
+    Re-issuing a school's link (`pumpurs school-link`) sets `replaced_at` on the old one, which
+    then no longer opens the page. It expires at the end of the semester's evaluation deadline.
+    """
+
+    __tablename__ = "school_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    school_code: Mapped[str] = mapped_column(String(64))
+    semester_code: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)  # 1, then one more per re-issue
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    replaced_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SchoolUpload(Base):
+    """One file a school sent through its page, whatever became of it (the upload audit).
+
+    `sha256` is the checksum of the file as kept (codes masked), never of an unmasked
+    original; None when the file was refused unread (too large, not a table).
+    """
+
+    __tablename__ = "school_upload"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("school_link.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(16))  # plans | evaluation
+    original_name: Mapped[str] = mapped_column(String(255))  # as sent, codes masked
+    kept_name: Mapped[str | None] = mapped_column(String(255))  # in the inbox folder
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)  # bytes received
+    outcome: Mapped[str] = mapped_column(String(32))  # kept | duplicate | a refusal's key
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
 Index("ix_plan_semester_status", Plan.semester_id, Plan.status)
+Index("ix_school_link_school_semester", SchoolLink.school_code, SchoolLink.semester_code)

@@ -88,6 +88,7 @@ def queue_summaries(
     today: dt.date,
     run: SummaryRun | None = None,
     on_progress: Callable[[float], None] = lambda _: None,
+    pages: Mapping[str, str] | None = None,
 ) -> SummaryReport:
     """Queue every summary of the semester not queued before (or as `run` asks); return counts
     and the dashboard's tables."""
@@ -114,7 +115,16 @@ def queue_summaries(
     composed: dict[Unit, Composed] = {}
     for index, unit in enumerate(todo):
         composed[unit] = compose(
-            unit, figures, previous, config, language, semester, today, names, run.provisional
+            unit,
+            figures,
+            previous,
+            config,
+            language,
+            semester,
+            today,
+            names,
+            run.provisional,
+            (pages or {}).get(unit.code) if unit.level == "school" else None,
         )
         if (10 * (index + 1)) // len(todo) > (10 * index) // len(todo):  # every tenth
             on_progress(90 * (index + 1) / len(todo))
@@ -179,8 +189,10 @@ def compose(
     today: dt.date,
     names: Mapping[tuple[str, str], str],
     provisional: bool = False,
+    page_url: str | None = None,
 ) -> Composed:
-    """Render one unit's summary: the email and (above schools) the XLSX."""
+    """Render one unit's summary: the email and (above schools) the XLSX; a school's with
+    the link to its page."""
     context = summary_context(unit, figures, previous, config, language, names)
     workbook = _workbook_name(unit, semester, language) if unit.level in SHEETS else None
     email = render_email(
@@ -192,6 +204,7 @@ def compose(
         prepared_on=today,
         provisional=provisional,
         workbook=workbook,
+        page_url=page_url,
     )
     attachments = []
     if workbook is not None:

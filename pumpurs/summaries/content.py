@@ -162,8 +162,10 @@ def headline_lines(row: Mapping[str, Any], language: str) -> list[str]:
 def dashboard_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """Return a per-unit table row for the dashboard, its shares in percent (87.3)."""
     shares = {"mean_fulfilment": "mean_fulfilment_pct", "used_share": "used_of_cap_pct"}
-    return {shares.get(k, k): (None if v is None else round(100 * v, 1)) if k in shares else v
-            for k, v in row.items()}  # fmt: skip
+    return {
+        shares.get(k, k): (None if v is None else round(100 * v, 1)) if k in shares else v
+        for k, v in row.items()
+    }
 
 
 def summary_context(
@@ -361,11 +363,16 @@ def _changes(
     f: Mapping[str, Any], before: Mapping[str, Any] | None, language: str
 ) -> list[dict[str, Any]]:
     compared = compare_figures(dict(f), dict(before) if before is not None else None)
-    return [{"key": key, "label": texts(language).gettext(FIGURE_NAMES[key]),
-             "now": _shown(values["now"], key, language),
-             "before": _shown(values["before"], key, language),
-             "change": _change(values, key, language)}
-            for key, values in compared.items()]  # fmt: skip
+    return [
+        {
+            "key": key,
+            "label": texts(language).gettext(FIGURE_NAMES[key]),
+            "now": _shown(values["now"], key, language),
+            "before": _shown(values["before"], key, language),
+            "change": _change(values, key, language),
+        }
+        for key, values in compared.items()
+    ]
 
 
 def _shown(value: float | None, key: str, language: str) -> str:

@@ -38,8 +38,14 @@ LEVELS = (
 )
 COUNTED = [PlanStatus.APPROVED, PlanStatus.EVALUATED, PlanStatus.CONTINUED, PlanStatus.CLOSED]
 OUTCOMES = ["improved", "no_change", "worse"]
-FLAGS = ["no_delivery", "overspent_plan", "over_cap", "outcome_worse", "missing_measures",
-         "zero_planned"]  # fmt: skip
+FLAGS = [
+    "no_delivery",
+    "overspent_plan",
+    "over_cap",
+    "outcome_worse",
+    "missing_measures",
+    "zero_planned",
+]
 BINS = ["lt_50", "50_80", "ge_80", "none"]
 CHANGES: dict[str, tuple[str, ...]] = {  # headline figure: its path in a unit's figures
     "pupils": ("pupils",),
@@ -257,7 +263,7 @@ def _assemble(t: dict[str, Any], code: str, months: int, cap_eur: float) -> dict
                 for k, n in t["by_measure"].loc[code].items()
                 if n
             },
-        },  # fmt: skip
+        },
         "hours": {
             "planned": round(float(t["hours_planned"][code]) * months, 2),
             "delivered": round(float(t["hours_delivered"][code]), 2),

@@ -84,9 +84,12 @@ def check_timing(
 def units_with_plans(config: Config, figures: Figures, language: str) -> list[Unit]:
     """Return the schools, municipalities, regions and the nation with at least one plan."""
     names = unit_names(config, language)
-    return [Unit(level, code, names.get((level, code), code))
-            for level in LEVELS for lvl, code in sorted(figures)
-            if lvl == level and total_plans(figures[(lvl, code)])]  # fmt: skip
+    return [
+        Unit(level, code, names.get((level, code), code))
+        for level in LEVELS
+        for lvl, code in sorted(figures)
+        if lvl == level and total_plans(figures[(lvl, code)])
+    ]
 
 
 def people(config: Config, unit: Unit) -> list[Person]:
@@ -105,8 +108,11 @@ def people(config: Config, unit: Unit) -> list[Person]:
 
 def recipients(config: Config, figures: Figures, language: str) -> list[tuple[Unit, Person]]:
     """Return who gets which summary: each unit with plans and its people."""
-    return [(unit, person) for unit in units_with_plans(config, figures, language)
-            for person in people(config, unit)]  # fmt: skip
+    return [
+        (unit, person)
+        for unit in units_with_plans(config, figures, language)
+        for person in people(config, unit)
+    ]
 
 
 def for_party(

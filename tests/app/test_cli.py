@@ -120,3 +120,38 @@ def test_generate_refuses_to_mix_runs_unless_told(tmp_path: Path) -> None:
     assert pumpurs(["generate", "--out", "g"], tmp_path).returncode == 0
     assert "--overwrite" in _one_line_error(pumpurs(["generate", "--out", "g"], tmp_path))
     assert pumpurs(["generate", "--out", "g", "--overwrite"], tmp_path).returncode == 0
+
+
+def test_school_link_issues_a_new_link_and_the_old_one_stops_working(tmp_path: Path) -> None:
+    from pumpurs.opening.links import (
+        SchoolLinkProblem,
+        SchoolLinkRefused,
+        read_school_link,
+        verify_school_link,
+    )
+    from pumpurs.semester import SemesterCode
+    from pumpurs.settings import Settings
+    from pumpurs.store.context import load_context
+    from pumpurs.store.reference import ensure_semester
+
+    settings = Settings(_env_file=None, var_dir=tmp_path / "var",
+                        config_dir=REPO / "config")  # fmt: skip
+    ctx = load_context(settings)
+    refused = pumpurs(["school-link", "2026/2027-1", "LV-LIE-006"], tmp_path)
+    assert refused.returncode == 2 and "pumpurs open-semester 2026/2027-1" in refused.stderr
+    with ctx.sessions.begin() as session:
+        ensure_semester(session, ctx.config, SemesterCode.parse("2026/2027-1"))
+    first, second = (pumpurs(["school-link", "2026/2027-1", "lv-lie-006"], tmp_path)
+                     for _ in range(2))  # fmt: skip
+    assert first.returncode == second.returncode == 0, first.stderr
+    old, new = (r.stdout.strip().rsplit("/s/", 1)[1] for r in (first, second))
+    assert first.stdout.startswith("http://127.0.0.1:8080/s/") and old != new
+    with ctx.sessions() as session:
+        assert verify_school_link(session, read_school_link(settings, new)).school_code == (
+            "LV-LIE-006"
+        )
+        with pytest.raises(SchoolLinkRefused) as gone:
+            verify_school_link(session, read_school_link(settings, old))
+    assert gone.value.problem == SchoolLinkProblem.REPLACED
+    unknown = pumpurs(["school-link", "2026/2027-1", "LV-XXX-000"], tmp_path)
+    assert unknown.returncode == 2 and "LV-XXX-000" in unknown.stderr

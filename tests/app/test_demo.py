@@ -25,6 +25,9 @@ def test_the_demo_runs_a_semester_and_names_files_that_exist(
     decided, again = results["decide"], results["decide-again"]
     assert decided.total == results["collect"]["plans_new"] and decided.returned
     assert again.approved == len(decided.returned) == results["collect-again"]["plans_revised"]
+    sent = results["resubmit"]  # every school uploaded its corrected file on its page
+    assert sent.files == len(sent.through_page) == results["collect-again"]["files"] > 0
+    assert f"caur skolas lapu {sent.files}, mapē 0" in out
     assert results["evaluate"]["plans_evaluated"] > 0 and results["summaries"]["mail_sent"] > 0
     named = [Path(path) for path in NAMED.findall(out)]
     assert len(named) >= 8 and all(path.is_file() for path in named), out

@@ -16,7 +16,7 @@ from pumpurs.settings import Settings
 
 def _base(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, var_dir=tmp_path / "var", smtp_host="smtp.example.lv",
-                    smtp_port=587, smtp_user="mailer", smtp_tls="starttls")  # type: ignore[call-arg]  # fmt: skip
+                    smtp_port=587, smtp_user="mailer", smtp_tls="starttls")  # fmt: skip
 
 
 def test_without_a_demo_it_says_to_run_make_demo(tmp_path: Path) -> None:

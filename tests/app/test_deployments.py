@@ -158,6 +158,7 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_the_calendar_gives_the_sched
         for spec in read_deployments(CONFIG):
             deployment = client.read_deployment_by_name(f"{spec.name}/{spec.name}")
             assert deployment.work_pool_name == "pumpurs-process"
+            assert deployment.parameter_openapi_schema is not None
             properties = deployment.parameter_openapi_schema["properties"]
             assert set(properties) == PARAMETERS[spec.name]
             if spec.name == "retention":  # about every semester past the keeping period
@@ -259,4 +260,27 @@ def test_serve_gives_the_same_triggers_as_deploy() -> None:
         expect, related, parameters = EXPECTED_TRIGGERS[trigger.name]
         assert (sorted(trigger.expect), trigger.parameters) == (expect, parameters)
         assert trigger.within == trigger.schedule_after == dt.timedelta(seconds=60)
-    assert not any(d.triggers for name, d in served.items() if name != "semester-status")
+    triggered = {name for name, d in served.items() if d.triggers}
+    assert triggered == {"semester-status", *UPLOAD_TRIGGERS}
+
+
+# The runs a school's upload starts: the deployment, its trigger, the resources it matches.
+UPLOAD_TRIGGERS = {
+    "collect-plans": ("collect-plans-after-upload", "pumpurs.upload.plans.*"),
+    "evaluate-semester": ("evaluate-semester-after-upload", "pumpurs.upload.evaluation.*"),
+}
+
+
+def test_an_upload_starts_collect_or_evaluate_for_its_semester_debounced() -> None:
+    from pumpurs.app.serve import runner_deployments
+
+    served = {d.name: d for d in runner_deployments(CONFIG)}
+    for deployment, (name, resource) in UPLOAD_TRIGGERS.items():
+        (trigger,) = served[deployment].triggers
+        assert trigger.name == name
+        assert sorted(trigger.expect) == ["pumpurs.file.received"]
+        assert dict(trigger.match.root) == {"prefect.resource.id": resource}
+        assert trigger.parameters == {"semester": "{{ event.payload.semester }}"}
+        assert (trigger.posture, trigger.threshold) == ("Reactive", 1)
+        assert trigger.within == trigger.schedule_after == dt.timedelta(seconds=60)
+        assert served[deployment].schedules, "the daily schedule stays"

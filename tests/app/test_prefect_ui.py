@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from pumpurs.app.deployments import PREFECT_YAML
 from pumpurs.store.context import Context
@@ -153,7 +153,8 @@ def _custom_run(page: Page, prefect: Prefect, semester: str) -> dict[str, Any]:
     page.get_by_text("Custom run").click()
     field = page.locator("textarea")
     field.wait_for()  # there at once: no "None" toggle to open first
-    assert page.get_by_text("Semestra kods: mācību gads un 1. vai 2. semestris").is_visible()
+    # the form renders the description a moment after the text box: wait for it, don't sample
+    expect(page.get_by_text("Semestra kods: mācību gads un 1. vai 2. semestris")).to_be_visible()
     field.fill(semester)
     page.get_by_role("button", name="Submit").click()
     new: list[dict[str, Any]] = []

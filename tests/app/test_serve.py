@@ -82,7 +82,7 @@ def test_serve_demo_serves_the_demos_database_and_files_mail_after_the_demos(
     tmp_path: Path,
 ) -> None:
     var = tmp_path / "var"
-    base = Settings(_env_file=None, var_dir=var)  # type: ignore[call-arg]
+    base = Settings(_env_file=None, var_dir=var)
     generate("small", 1, var / "demo" / "data", SemesterCode.parse("2026/2027-1"))
     world = demo_settings(base, "http://127.0.0.1:1", "127.0.0.1", 1)
     context = load_context(world)  # the demo's database, as `make demo` leaves it

@@ -32,7 +32,7 @@ def _steps(ctx: Context) -> list[tuple[int, int, int, str, str, str]]:
                 ApprovalStep.status,
             ).order_by(ApprovalStep.id)
         ).all()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [tuple(row) for row in rows]
 
 
 def test_each_submitted_plan_gets_one_step_for_its_regional_coordinator(context: Context) -> None:
@@ -196,8 +196,8 @@ def test_the_bulk_and_the_single_plan_paths_agree() -> None:
         columns=["plan_id", "step_index", "role", "status"],
     )
     bulk = {
-        int(row.plan_id): NextStep(
-            int(row.step_index), row.role if isinstance(row.role, str) else None
+        int(str(row.plan_id)): NextStep(
+            int(str(row.step_index)), row.role if isinstance(row.role, str) else None
         )
         for row in next_steps(plans, frame, CHAIN).itertuples()
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -89,7 +90,8 @@ def test_returning_queues_the_schools_email_once(context: Context) -> None:
     assert (message.kind, message.recipient) == ("plan_returned", "iaps@raina6.liepaja.example")
     assert "P-RET01" in message.subject
     assert "Trūkst psihologa stundu pamatojuma." in message.body_text
-    assert "2026-2027-1/LV-LIE-006/plans/" in message.body_text
+    assert "2026-2027-1/LV-LIE-006/plans/" not in message.body_text  # no shared folder here
+    assert re.search(r"http://127\.0\.0\.1:8080/s/\S+", message.body_text)  # the school's page
 
 
 def test_a_step_of_another_approver_is_refused(context: Context) -> None:

@@ -11,8 +11,10 @@ from pumpurs.approvals.decided import (
     Origin,
     Outcome,
     ReasonRequired,
+    ReasonTooLong,
     audit_row,
     check_reason,
+    clean_reason,
     decision_row,
 )
 
@@ -27,10 +29,24 @@ def test_a_plan_is_returned_only_with_a_reason(reason: str | None) -> None:
     check_reason(Outcome.RETURNED, "Precizējiet mērķi")
 
 
-def test_the_row_keeps_a_trimmed_reason_and_an_origin_cut_to_its_columns() -> None:
+def test_a_reason_over_the_limit_is_refused_never_cut() -> None:
+    check_reason(Outcome.RETURNED, f"  {'x' * MAX_REASON}\x00\u202e  ")  # counted once cleaned
+    for outcome in Outcome:
+        with pytest.raises(ReasonTooLong):
+            check_reason(outcome, "x" * (MAX_REASON + 1))
+
+
+def test_a_reason_keeps_line_breaks_and_tabs_and_loses_control_and_bidi_characters() -> None:
+    assert clean_reason(" a\x00b\r\nc\rd\te\x1b\x7f\x85\u202a\u202e\u2066\u2069f\u200f ") == (
+        "ab\nc\nd\tef\u200f"  # a right-to-left mark only marks: it overrides nothing
+    )
+    assert clean_reason("\x00 \u202e") == "" and clean_reason(None) == ""
+
+
+def test_the_row_keeps_a_clean_reason_and_an_origin_cut_to_its_columns() -> None:
     row = decision_row(
         step_id=3, plan_id=7, revision=2, outcome=Outcome.RETURNED,
-        reason=f"  {'x' * (MAX_REASON + 5)}  ", approver_email="a@b.example", decided_at=AT,
+        reason=f"  {'x' * MAX_REASON}\x00  ", approver_email="a@b.example", decided_at=AT,
         origin=Origin(ip="192.0.2.7" * 10, user_agent="Mozilla " * 100),
     )  # fmt: skip
     assert row["reason"] == "x" * MAX_REASON and row["outcome"] == "returned"

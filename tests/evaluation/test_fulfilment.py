@@ -51,7 +51,7 @@ def delivered(*rows: tuple[str, str | None, float | None, float | None, str]) ->
 def evaluate(plan: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     measures = measure_results(plan, rows, MONTHS)
     result = plan_results(measures, plan_answers(rows), MONTHS, CAP, THRESHOLD)
-    return measures, result.iloc[0].to_dict()
+    return measures, {str(key): value for key, value in result.iloc[0].to_dict().items()}
 
 
 def same(value: Any, expected: float | None) -> bool:

@@ -25,8 +25,8 @@ def test_the_plans_say_which_are_evaluated_and_which_were_carried_over(ctx: Cont
         plans = semester_plans(session, semester.id)
     assert list(plans.columns) == PLAN_COLUMNS
     shown = plans.set_index("pupil_ref")[["status", "evaluated", "carried"]]
-    assert shown.loc["P-001"].tolist() == ["continued", True, True]
-    assert shown.loc["P-002"].tolist() == ["approved", False, False]
+    assert shown.loc["P-001"].to_numpy().tolist() == ["continued", True, True]
+    assert shown.loc["P-002"].to_numpy().tolist() == ["approved", False, False]
 
 
 def test_planned_measures_are_read_a_chunk_of_plans_at_a_time(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +36,8 @@ FLOWS: list[tuple[str, Callable[..., Any], list[str]]] = [
                                           "decided-today", "reminders-sent", "escalations-sent"]),
     ("evaluate", evaluate_semester, [*MAIL, "schools", "missing-evaluations", "flags",
                                      "file-problems"]),
-    ("summaries", send_summaries, [*MAIL, "charts", "regions", "schools"]),
+    ("summaries", partial(send_summaries, provisional=True),  # before the evaluation deadline
+     [*MAIL, "charts", "regions", "schools"]),
     ("semester-status", semester_status, ["headline", "progress", *PARTS]),
 ]  # fmt: skip
 
@@ -46,7 +48,7 @@ def _artifacts(flow_run_id: UUID) -> dict[str, dict[str, Any]]:
 
     body = {"artifacts": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": 100}
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/artifacts/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/artifacts/filter", json=body)
     return {found["key"]: found for found in response.json() if found["key"]}
 
 

@@ -124,7 +124,9 @@ def test_continuing_plans_are_carried_and_prefilled_in_the_template(
     assert rows[0][8] == 4 and rows[1][5] == "meals" and rows[1][9] == 45.5
     formulas = {v.formula1 for v in sheet.data_validations.dataValidation}
     assert any("Saraksti" in (f or "") for f in formulas)
-    text = message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
     assert "Veidnē jau ierakstīts 1 skolēns, kura plāns turpinās" in text
 
 

@@ -48,7 +48,7 @@ def _decision_events(since: dt.datetime) -> list[dict[str, Any]]:
         "limit": 50,
     }  # fmt: skip
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/events/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/events/filter", json=body)
     events: list[dict[str, Any]] = response.json()["events"]
     return events
 

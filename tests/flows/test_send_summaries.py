@@ -36,6 +36,7 @@ from pumpurs.store.reference import StoredSemester, ensure_semester, stored_seme
 from pumpurs.summaries.store import refresh_figures
 from tasks.common import MailNotDelivered
 from tests.conftest import latest_artifact
+from tests.counts import count
 from tests.evaluation.factory import SEMESTER, hours, store_plan
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -290,7 +291,7 @@ def test_every_figure_of_every_summary_matches_the_database(
     assert result["semester"] == SEMESTER.code and result["mail_left_queued"] == 0
     for level in ("school", "municipality", "region", "nation"):
         assert result[f"summaries_{level}"] == sum(u[0] == level for u in units)
-    assert result["summaries_municipality"] >= 5  # most generated municipalities have one
+    assert count(result, "summaries_municipality") >= 5  # most generated municipalities have one
     refs = set(ctx.sessions().scalars(select(Pupil.ref)))
     for level, code, name, email in units:
         message, figures = received[email], recompute(now, level, code)

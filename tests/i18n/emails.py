@@ -116,6 +116,8 @@ def evaluation_reminder(n: int) -> dict[str, Any]:
         "semester": SEMESTER,
         "pupils": [f"S-{i:04d}" for i in range(n)],
         "inbox_path": "2026-2027-1/LV-LIE-006/evaluation/",
+        "page_url": "https://pumpurs.example.lv/s/abc.def" if n % 3 else None,
+        "shared_folder": bool(n % 2),
     }
 
 
@@ -149,6 +151,7 @@ def intake_report(kind: str) -> Callable[[int], dict[str, Any]]:
             "rejected_total": n + 1,
             "rejected_rows": n,
             "column_label": lambda key: "Stundas mēnesī",
+            "page_url": "https://pumpurs.example.lv/s/abc.def" if n % 2 else None,
         }
 
     return context
@@ -162,6 +165,8 @@ def invitation(n: int) -> dict[str, Any]:
         "cap": 300,
         "max_hours": float(n),
         "inbox_path": "2026-2027-1/LV-LIE-006/plans/",
+        "page_url": "https://pumpurs.example.lv/s/abc.def",
+        "shared_folder": bool(n % 2),
         "continuing": n,
     }
 
@@ -173,6 +178,8 @@ def plan_returned(n: int) -> dict[str, Any]:
         "approver": "koordinators@kurzeme.example",
         "decided_at": dt.datetime(2026, 10, 2, 14, 5),
         "inbox_path": "2026-2027-1/LV-LIE-006/plans/",
+        "page_url": "https://pumpurs.example.lv/s/abc.def",
+        "shared_folder": bool(n % 2),
     }
 
 
@@ -218,6 +225,7 @@ def summary(n: int, level: str = "nation", provisional: bool = False) -> dict[st
     name = {"nation": "Latvija", "municipality": "Liepājas valstspilsēta"}[level]
     return {
         "level": level,
+        "page_url": "https://pumpurs.example.lv/s/abc.def" if level == "school" else None,
         "unit": SimpleNamespace(level=level, code="LV", name=name),
         "f": f,
         "plans_all": 640,

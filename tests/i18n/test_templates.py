@@ -86,12 +86,13 @@ def english_fragments() -> tuple[str, ...]:
     """
     with open(LOCALE_DIR / "lv" / "LC_MESSAGES" / "pumpurs.po", "rb") as handle:
         catalogue = read_po(handle, locale="lv")
-    latvian, english = [], set()
+    latvian: list[str] = []
+    english: set[str] = set()
     for message in catalogue:
         if not message.id:
             continue
-        ids = list(message.id) if message.pluralizable else [message.id]
-        forms = list(message.string) if message.pluralizable else [message.string]
+        ids = _texts(message.id)
+        forms = _texts(message.string)
         latvian += forms
         if set(forms) == set(ids):
             continue
@@ -177,6 +178,14 @@ def test_an_all_accepted_report_says_all_accepted_and_claims_no_routing() -> Non
         assert "next approval round" in part
     unchanged = _report("en", 0, unreadable=False, plans=0)
     assert "approval" not in unchanged.text
+
+
+def _texts(value: object) -> list[str]:
+    """A catalogue entry's id or translation as its list of texts (one, or one per plural form)."""
+    if isinstance(value, str):
+        return [value]
+    assert isinstance(value, (list, tuple)), value
+    return [str(text) for text in value]
 
 
 def test_texts_without_parameters_are_translated_when_compiled_as_at_render() -> None:

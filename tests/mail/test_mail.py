@@ -221,6 +221,8 @@ def test_every_email_template_pair_renders_text_without_tags(language: str) -> N
         cap=300,
         max_hours=20,
         inbox_path="x/",
+        page_url="https://pumpurs.example.lv/s/abc.def",
+        shared_folder=False,
         continuing=1,
     )
     assert not TAG.search(email.text)

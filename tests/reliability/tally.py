@@ -14,6 +14,9 @@ class Tally:
     lost: int = 0
     duplicated: int = 0
     tests: int = 0
+    uploads: int = 0  # files sent through a school's page
+    files_lost: int = 0  # an upload the page kept that no run stored
+    files_twice: int = 0  # an upload stored (or kept in the inbox) more than once
 
     def fault(self, count: int = 1) -> None:
         """Count faults injected: a server down, a dropped connection, a killed process."""
@@ -45,12 +48,28 @@ class Tally:
         self.lost += max(0, expected - got)
         self.duplicated += max(0, got - expected)
 
+    def uploaded(self, tried: int, lost: int, twice: int) -> None:
+        """Count uploads through a school's page: those tried, files lost and stored twice
+        (each also counts among the items lost and duplicated)."""
+        self.uploads += tried
+        self.inputs += tried
+        self.files_lost += lost
+        self.files_twice += twice
+        self.lost += lost
+        self.duplicated += twice
+
     def line(self) -> str:
         """Return the suite's closing line."""
-        return (
+        line = (
             f"reliability: faults injected {self.faults}, inputs tried {self.inputs}, "
             f"items lost {self.lost}, items duplicated {self.duplicated}"
         )
+        if self.uploads:
+            line += (
+                f"; uploads tried {self.uploads}, files lost {self.files_lost}, "
+                f"files stored twice {self.files_twice}"
+            )
+        return line
 
 
 TALLY = Tally()

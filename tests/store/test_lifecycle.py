@@ -75,7 +75,8 @@ def _plans(ctx: Context, *statuses: PlanStatus) -> list[int]:
 
 def _statuses(ctx: Context, ids: list[int]) -> list[str]:
     with ctx.sessions() as session:
-        found = dict(session.execute(select(Plan.id, Plan.status).where(Plan.id.in_(ids))).all())
+        rows = session.execute(select(Plan.id, Plan.status).where(Plan.id.in_(ids))).all()
+    found = {plan_id: status for plan_id, status in rows}
     return [found[i] for i in ids]
 
 

@@ -66,7 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     generate("small", 1, out / "data", SEMESTER)
     shutil.rmtree(out / "data" / "inbox" / SEMESTER.folder / SILENT)
     local = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         var_dir=out / "var",
         database_url=f"sqlite:///{out / 'pumpurs.db'}",
         config_dir=out / "data" / "config",
@@ -109,7 +109,7 @@ def test_the_municipality_summary_says_who_took_part_and_its_figures(world: Worl
     assert f"Skolēni ar atbalsta plānu: {fmt_number(count, 'lv', 0)}\n" in body
     assert f"{count} {plural(count, 'skolēns', 'skolēni')} ar atbalsta plānu no 2 skolām." in body
     per_school = mine.groupby("school")["pupil_id"].nunique().sort_values(ascending=False)
-    largest = ", ".join(f"{world.names[s]} ({n})" for s, n in per_school.items())
+    largest = ", ".join(f"{world.names[str(s)]} ({n})" for s, n in per_school.items())
     assert f"Visvairāk skolēnu ar plānu: {largest}." in body
     subjects = mine.dropna(subset=["subject"]).groupby("subject")["pupil_id"].nunique()
     assert len(subjects) >= 3

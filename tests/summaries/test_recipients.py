@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from pumpurs.config import Person
 from pumpurs.errors import UserError
 from pumpurs.settings import Settings
 from pumpurs.store.context import Context, load_context, use_settings
@@ -61,7 +62,7 @@ def test_final_summaries_wait_for_the_evaluation_deadline() -> None:
         check_timing(semester(), DEADLINE + dt.timedelta(days=1), provisional=True, language="en")
 
 
-def chosen(ctx: Context) -> list[tuple[Unit, object]]:
+def chosen(ctx: Context) -> list[tuple[Unit, Person]]:
     two_regions(ctx)
     with ctx.sessions() as session:
         figures = read_figures(session, stored_semester(session, SEMESTER).id)

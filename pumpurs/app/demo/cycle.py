@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from pumpurs.app.demo.lines import Lines
 from pumpurs.app.demo.outbox import kinds, read_outbox
-from pumpurs.app.demo.school import returned_rows, write_corrections
+from pumpurs.app.demo.school import Sent, returned_rows, send_corrections
 from pumpurs.app.demo.web import Approver
 from pumpurs.app.runs import run_flow
 from pumpurs.clock import today_riga
 from pumpurs.i18n.catalogue import N_
+from pumpurs.opening.links import school_page_urls
 from pumpurs.semester import SemesterCode
 from pumpurs.settings import Settings
 from pumpurs.store import db
@@ -72,8 +72,11 @@ class Cycle:
         self.flow("route", "route", suffix)
         with self.sessions() as session:
             kind_of = kinds(session)
-        digests = [k for k in read_outbox(self.outbox, before)
-                   if kind_of.get(k.message_id) == "approval_digest"]  # fmt: skip
+        digests = [
+            k
+            for k in read_outbox(self.outbox, before)
+            if kind_of.get(k.message_id) == "approval_digest"
+        ]
         links = [link for kept in digests for link in kept.approval_links()]
         pages = [link for kept in digests for link in kept.pending_links()]
         reasons = [self.texts.gettext(reason) for reason in REASONS]
@@ -105,30 +108,35 @@ class Cycle:
             )
         )
 
-    def resubmit(self) -> list[Path]:
-        """Let each school with returned plans send a corrected file."""
-        with self.sessions() as session:
+    def resubmit(self) -> Sent:
+        """Let each school with returned plans upload a corrected file on its page."""
+        with self.sessions.begin() as session:
             rows = returned_rows(session, self.semester)
+            stored = stored_semester(session, self.semester)
+            schools = sorted(rows["school_code"].astype(str).unique())
+            pages = school_page_urls(session, self.settings, stored, schools)
         correction = self.texts.gettext(
             "; made precise: the school coordinator checks what was reached at the end of the "
             "semester"
         )
-        files = write_corrections(
-            rows, self.settings.effective_inbox_dir, self.semester, correction
+        sent = send_corrections(
+            rows, self.settings.effective_inbox_dir, self.semester, correction, pages
         )
-        example = files[0] if files else "—"
-        self.results["resubmit"] = files
+        self.results["resubmit"] = sent
         t = self.texts
+        examples = [*sent.through_page, *sent.into_folder]
         self.say.step(
             t.gettext(
-                "Schools send corrected files: %(files)s, %(plans)s (goal made precise), "
-                "e.g. %(example)s",
-                files=t.ngettext("file %(num)s", "files %(num)s", len(files)),
+                "Schools send corrected files: %(files)s, %(plans)s (goal made precise); through "
+                "the school's page %(page)s, into the folder %(folder)s; e.g. %(example)s",
+                files=t.ngettext("file %(num)s", "files %(num)s", sent.files),
                 plans=t.ngettext("plan %(num)s", "plans %(num)s", rows["pupil_ref"].nunique()),
-                example=example,
+                page=self.say.count(len(sent.through_page)),
+                folder=self.say.count(len(sent.into_folder)),
+                example=examples[0] if examples else "—",
             )
         )
-        return files
+        return sent
 
     def _returned_sent(self) -> int:
         """Return how many "plan returned" emails the web app has sent to schools so far."""

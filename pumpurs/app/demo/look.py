@@ -91,8 +91,9 @@ def _reports(
     others = [kept for kept in summaries if kept.to.lower() not in managers]
     nation_xlsx = save_attachments(nation, folder, ".xlsx")
     region_xlsx = save_attachments(others, folder, ".xlsx")
-    rejected = save_attachments([k for kind in REPORTS for k in by_kind.get(kind, [])], folder,
-                                ".csv")  # fmt: skip
+    rejected = save_attachments(
+        [k for kind in REPORTS for k in by_kind.get(kind, [])], folder, ".csv"
+    )
     say(t.gettext("Reports in %(folder)s:", folder=shown(folder)))
     more = t.ngettext(
         "; %(num)s more region or municipality XLSX",

@@ -41,16 +41,26 @@ class WebApp:
     """
 
     def __init__(self, settings: Settings, port: int) -> None:
-        from pumpurs.app.web.app import create_app
+        from pumpurs.app.web.app import create_app, proxy_options
 
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                log_level="warning", lifespan="off", ws="none",
-                                access_log=False)  # fmt: skip
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ws="none",
+            access_log=False,
+            **proxy_options(settings),
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=contextvars.copy_context().run,
-                                       args=(self.server.run,), name="pumpurs-web",
-                                       daemon=True)  # fmt: skip
+        self.thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self.server.run,),
+            name="pumpurs-web",
+            daemon=True,
+        )
 
     def __enter__(self) -> WebApp:
         self.thread.start()

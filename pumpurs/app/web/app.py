@@ -1,20 +1,31 @@
-"""FastAPI application factory for the approval links."""
+"""FastAPI application factory: the approval links and the schools' pages."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from pydantic import SecretStr
 
-from pumpurs.app.web import errors, pending, review
+from pumpurs.app.web import errors, pending, review, school
 from pumpurs.app.web.pages import Web
 from pumpurs.i18n.templates import render_page
 from pumpurs.settings import Settings
 from pumpurs.store import db
 from pumpurs.store.context import current_settings
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """Return uvicorn's options for `X-Forwarded-For`: believed only from `trusted_proxies`.
+
+    uvicorn on its own believes the header from 127.0.0.1, so anyone on the machine could
+    forge the address the audit records; every server of the app is started with these.
+    """
+    proxies = settings.trusted_proxies
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": list(proxies) or None}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,5 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(review.router)
     app.include_router(pending.router)
+    school.install(app)
     errors.install(app)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from pumpurs.approvals.tokens import canonical_signature
 from pumpurs.settings import Settings
 
 SALT = "pumpurs.csrf"
@@ -27,7 +28,7 @@ def issue(settings: Settings, scope: str, purpose: str) -> str:
 
 def is_valid(settings: Settings, token: str, scope: str, purpose: str) -> bool:
     """Return whether a posted token was issued for this scope and purpose, and is fresh."""
-    if not token or len(token) > 512:
+    if not token or len(token) > 512 or not canonical_signature(token):
         return False
     try:
         payload: Any = _signer(settings).loads(token, max_age=MAX_AGE_SECONDS)

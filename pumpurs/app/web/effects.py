@@ -48,6 +48,33 @@ def emit_decision(decided: Decided) -> bool:
     return True
 
 
+def emit_file_received(semester: str, school: str, kind: str) -> bool:
+    """Tell Prefect a school's file is in the inbox, so its collect (or evaluate) run starts
+    within a minute; never fail the upload: the daily run takes the file anyway."""
+    try:
+        if not PREFECT_API_URL.value():
+            log.info("no Prefect API configured; event for %s %s not sent", school, kind)
+            return False
+        folder = semester.replace("/", "-")
+        emit_event(
+            event="pumpurs.file.received",
+            resource={
+                "prefect.resource.id": f"pumpurs.upload.{kind}.{folder}.{school}",
+                "prefect.resource.name": f"{school} {kind} {semester}",
+            },
+            payload={"semester": semester, "school_code": school, "kind": kind},
+        )
+    except Exception:  # Prefect down or misconfigured: the file is kept already
+        log.warning("event for %s %s not sent", school, kind, exc_info=True)
+        return False
+    return True
+
+
+def after_upload(background: BackgroundTasks, semester: str, school: str, kind: str) -> None:
+    """Emit the upload's event once the school has its answer."""
+    background.add_task(emit_file_received, semester, school, kind)
+
+
 def deliver_returned(settings: Settings) -> None:
     """Send the queued "plan returned" emails now; what fails waits for the next flow run."""
     try:

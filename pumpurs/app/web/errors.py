@@ -71,11 +71,15 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
+    # Starlette answers an unhandled error outside every middleware, `SecurityHeaders` too:
+    # the 500 page carries the headers itself.
     log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
     try:
-        return error_page(web(request), 500, "server")
+        response: Response = error_page(web(request), 500, "server")
     except Exception:  # even the error page failed: plain words, still no trace
-        return HTMLResponse("<h1>500</h1>", status_code=500)
+        response = HTMLResponse("<h1>500</h1>", status_code=500)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def install(app: FastAPI) -> None:

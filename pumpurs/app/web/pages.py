@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -94,6 +95,19 @@ def web(request: Request) -> Web:
     return state
 
 
+_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1  # PostgreSQL's integer; SQLite's is larger: one rule for both databases
+
+
+def database_id(value: str) -> int | None:
+    """Return a row id sent by a form, or None if it cannot be one (not plain digits, or outside
+    1 … 2**31-1): such a request is answered 400, never passed to the database."""
+    if not _ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def when(moment: dt.datetime, language: str) -> str:
     """Return a moment as people in Latvia read it: `12.10.2026. 10:15`."""
     local = moment.astimezone(RIGA)
@@ -133,7 +147,7 @@ PROBLEMS = {  # why a request was refused: the title and text of its error page
     "decided": (
         N_("The plan has already been decided"),
         N_(
-            "This plan was already decided by %(approver)s on %(when)s: %(outcome)s. A decision "
+            "This plan was already decided on %(day)s by the %(role)s: %(outcome)s. A decision "
             "is taken only once."
         ),
     ),
@@ -172,6 +186,27 @@ PROBLEMS = {  # why a request was refused: the title and text of its error page
         N_(
             "A decision can only be taken with the button on the plan's page, and the page may "
             "have been open too long. Open the link from the email again and repeat the decision."
+        ),
+    ),
+    "replaced": (
+        N_("The link has been replaced"),
+        N_(
+            "A new link to your school's page was issued, so this one no longer works. Use the "
+            "link from the latest email you received."
+        ),
+    ),
+    "school_expired": (
+        N_("The semester is over"),
+        N_(
+            "This link worked until the semester's evaluation deadline, which has passed. "
+            "Contact the programme coordinator if you still need to send a file."
+        ),
+    ),
+    "csrf_upload": (
+        N_("The file was not received"),
+        N_(
+            "A file can only be sent with the form on your school's page, and the page may "
+            "have been open too long. Open the link from the email again and send the file again."
         ),
     ),
     "bad_request": (
@@ -232,8 +267,9 @@ def on_behalf(w: Web, approver: str, substitute: str | None) -> str:
 
 
 def refusal_page(w: Web, refused: LinkRefused) -> HTMLResponse:
-    """Render why a link was refused; a decided plan says by whom, when and how; a plan that
-    moved to another desk names the role whose desk it is on (never a person's address)."""
+    """Render why a link was refused; a decided plan says by which role, on which day and how;
+    a plan that moved to another desk names the role whose desk it is on. Never a person's
+    address: whoever holds the link (a mail scanner too) reads this page."""
     params: dict[str, Any] = {}
     problem = refused.problem
     if problem in (LinkProblem.MOVED, LinkProblem.SUBSTITUTION_ENDED):
@@ -244,8 +280,8 @@ def refusal_page(w: Web, refused: LinkRefused) -> HTMLResponse:
         else:
             decided = refused.decided
             params = {
-                "approver": on_behalf(w, decided.approver_email, decided.substitute_email),
-                "when": when(refused.decided.decided_at, w.language),
-                "outcome": outcome_name(refused.decided.outcome, w.language),
+                "role": role_name(decided.role or "", w.language),
+                "day": fmt_day(decided.decided_at.astimezone(RIGA).date(), w.language),
+                "outcome": outcome_name(decided.outcome, w.language),
             }
     return error_page(w, refused.status, problem.value, **params)

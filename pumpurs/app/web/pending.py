@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 from pumpurs.app.web import csrf
 from pumpurs.app.web.access import record_view
 from pumpurs.app.web.effects import after_decision
-from pumpurs.app.web.pages import Web, error_page, page, problem_title, web, when
+from pumpurs.app.web.pages import (
+    Web,
+    database_id,
+    error_page,
+    page,
+    problem_title,
+    web,
+    when,
+)
 from pumpurs.app.web.review import origin
 from pumpurs.approvals import (
     LinkProblem,
@@ -104,10 +112,10 @@ def approve_selected(
     approver = read_pending_link(w.settings, w.config, link)
     if not csrf.is_valid(w.settings, token, approver, PURPOSE):
         return error_page(w, 403, "csrf")
-    try:
-        step_ids = list(dict.fromkeys(int(value) for value in step or []))
-    except ValueError:
+    picked = [database_id(value) for value in step or []]
+    if None in picked:
         return error_page(w, 400, "bad_request")
+    step_ids = list(dict.fromkeys(step_id for step_id in picked if step_id is not None))
     if len(step_ids) > MAX_SELECTED:
         return error_page(w, 400, "bad_request")
     with w.read_sessions() as session:

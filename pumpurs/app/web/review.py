@@ -12,10 +12,13 @@ from pumpurs.app.web.access import record_view
 from pumpurs.app.web.effects import after_decision
 from pumpurs.app.web.pages import Web, error_page, last_day, on_behalf, page, web, when
 from pumpurs.approvals import (
+    MAX_REASON,
     Origin,
     Outcome,
     ReasonRequired,
+    ReasonTooLong,
     Verified,
+    clean_reason,
     decide_link,
     outcome_name,
     past_decisions,
@@ -26,6 +29,7 @@ from pumpurs.approvals import (
     verify,
 )
 from pumpurs.config import Config
+from pumpurs.i18n.formats import fmt_number
 from pumpurs.store.access import Page
 from pumpurs.store.db import Executor
 
@@ -139,14 +143,30 @@ def _decide(
             decided = decide_link(
                 session, w.config, w.settings, nonce, outcome, reason=reason, origin=origin(request)
             )
-    except ReasonRequired:
-        with w.reads.connect() as connection:
+    except (ReasonRequired, ReasonTooLong) as wrong:
+        if isinstance(wrong, ReasonRequired):
             message = w.texts.gettext(
                 "Give the reason for returning the plan: the school receives it by email."
             )
+        else:
+            message = w.texts.gettext(
+                "The reason is too long: at most %(limit)s characters fit, and it has "
+                "%(length)s. Shorten it and press the button again: nothing was saved.",
+                length=fmt_number(len(clean_reason(reason)), w.language, 0),
+                limit=fmt_number(MAX_REASON, w.language, 0),
+            )
+        with w.reads.connect() as connection:
             config = w.config
             verified = verify(connection, nonce, config)
-            shown = _review(w, connection, verified, config=config, status=400, error=message)
+            shown = _review(
+                w,
+                connection,
+                verified,
+                config=config,
+                status=400,
+                error=message,
+                reason=clean_reason(reason),
+            )
         _seen(w, request, verified)
         return shown
     after_decision(w.settings, decided, background)
@@ -158,6 +178,6 @@ def _decide(
         decided_when=when(decided.decided_at, w.language),
         decided_by=on_behalf(w, decided.approver_email, decided.substitute_email),
         next_role_name=role_name(decided.next_role, w.language) if decided.next_role else None,
-        reason=reason.strip(),
+        reason=clean_reason(reason),
         pending_link=pending_url(w.settings, decided.decided_by),
     )

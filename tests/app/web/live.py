@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from pumpurs.app.web.app import proxy_options
+
 
 def free_port() -> int:
     """Return a loopback port nothing listens on right now."""
@@ -33,6 +35,8 @@ class LiveServer:
             lifespan="off",
             ws="none",
             access_log=False,
+            # Started as `pumpurs web` starts it: X-Forwarded-For only from trusted proxies.
+            **proxy_options(app.state.settings),
         )
         self.server = uvicorn.Server(config)
         # The server runs in the caller's context, so settings it set (Prefect's) apply there.

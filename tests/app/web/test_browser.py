@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 from sqlalchemy import select
 
 from flows.route_approvals import route_approvals
@@ -81,7 +81,7 @@ def _events(plan_id: int, since: dt.datetime) -> list[str]:
         "limit": 10,
     }
     with get_client(sync_client=True) as client:
-        response = client.request("POST", "/events/filter", json=body)  # type: ignore[arg-type]
+        response = client.request("POST", "/events/filter", json=body)
     return [event["event"] for event in response.json()["events"]]
 
 
@@ -98,7 +98,12 @@ def test_approve_and_return_from_the_emailed_links(
 
     page = _phone(browser)
     alerts: list[str] = []
-    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+
+    def refuse(dialog: Dialog) -> None:
+        alerts.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", refuse)
     for link in links:
         page.goto(link)
         if "P-APPR1" in page.content():
