@@ -53,6 +53,7 @@ clean:
 	rm -rf var/demo var/outbox var/pumpurs.db* var/prefect
 
 bench: setup
+	@scripts/setup.sh --bench
 	$(VENV)/python -m bench.run
 
 # Texts: extract every message from the code and templates, merge them into the Latvian

@@ -1,30 +1,21 @@
-"""Benchmark phases that need servers: the approval app under HTTP load, and mail sending."""
+"""Benchmark phases that need servers: the approval app during the cycle, and mail sending.
+
+The decisions under HTTP load are `bench.decisions`'.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import os
-import re
 import socket
-import subprocess
-import sys
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from statistics import median, quantiles
 from typing import Any
 
-import httpx
-import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bench.measure import Phase, Sample, task_runs_of, timed
 
 CYCLE = "national cycle (open … summaries)"
 CLI = "CLI (bench/cli.py)"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -51,73 +42,6 @@ def _environment(settings: Any) -> dict[str, str]:
     return env
 
 
-class WebApp:
-    """The real approval app on a free loopback port.
-
-    With one worker it runs on uvicorn in a thread of this process; with more it runs as a
-    deployment does (`pumpurs web --workers N`): `uvicorn --workers N`, processes of its own.
-    """
-
-    def __init__(self, workers: int = 1) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self, settings: Any) -> None:
-        """Serve the app for these settings."""
-        if self.workers > 1:
-            self._start_processes(settings)
-            return
-        from pumpurs.app.web.app import create_app
-
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False)  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.05)
-
-    def _start_processes(self, settings: Any) -> None:
-        command = [sys.executable, "-m", "uvicorn", "pumpurs.app.web.app:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-                   "--log-level", "warning", "--no-access-log"]  # fmt: skip
-        self._process = subprocess.Popen(command, env=_environment(settings))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the app exited with {self._process.returncode}")
-            try:
-                # Every worker must be up: ask more times than there are workers.
-                if all(httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-                       for _ in range(self.workers * 4)):  # fmt: skip
-                    time.sleep(1.0)  # the last workers finish importing
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the app did not start in 60 s")
-
-    def __enter__(self) -> WebApp:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-
 def _links(settings: Any, limit: int) -> list[str]:
     from pumpurs.approvals.tokens import approval_url, live_nonces
     from pumpurs.store.context import context
@@ -130,71 +54,6 @@ def _links(settings: Any, limit: int) -> list[str]:
         ).all()  # fmt: skip
         nonces = live_nonces(session, steps)
     return [approval_url(settings, nonce) for nonce in nonces.values()]
-
-
-async def _decide_all(links: list[str], clients: int) -> list[float]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for link in links:
-        queue.put_nowait(link)
-    # Idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them: with
-    # httpx's default expiry, also 5 s, a request sent on one the server is closing fails.
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients,
-                          keepalive_expiry=2.0)  # fmt: skip
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                link = queue.get_nowait()
-                page = await client.get(link)
-                token = CSRF.search(page.text)
-                assert token, page.status_code
-                started = time.perf_counter()
-                answer = await client.post(link, data={"csrf": token.group(1), "action": "approve"})
-                latencies.append(time.perf_counter() - started)
-                assert answer.status_code == 200, answer.status_code
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return latencies
-
-
-def _decide_in_process(links: list[str], clients: int) -> list[float]:
-    return asyncio.run(_decide_all(links, clients))
-
-
-def decide_over_http(settings: Any, url: str, count: int, clients: int, into: Phase) -> Sample:
-    """Approve `count` plans through the app's pages with `clients` concurrent clients.
-
-    Each client opens the link (GET, as a person does) and posts the decision; the POSTs are
-    what is timed. The clients run in a process of their own, so they do not take the server's
-    interpreter lock. Afterwards the decisions are counted in the database: each exactly once.
-    """
-    from pumpurs.store.context import context
-    from pumpurs.store.models import Decision
-
-    links = _links(settings, count)
-    latencies: list[float] = []
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(int).result()  # start the process before the clock does
-        sample = timed(
-            lambda: latencies.extend(pool.submit(_decide_in_process, links, clients).result())
-        )
-    with context().sessions() as session:
-        stored = session.scalar(select(func.count()).select_from(Decision)) or 0
-    p99 = quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
-    into.rows = len(links)
-    runs = into.extra.setdefault("per_run", [])
-    runs.append({"decisions_per_s": round(len(links) / sample.seconds),
-                 "p99_ms": round(p99 * 1000, 1), "p50_ms": round(median(latencies) * 1000, 1),
-                 "stored": stored})  # fmt: skip
-    into.extra |= {
-        "decisions_per_s": round(median(r["decisions_per_s"] for r in runs)),
-        "p99_ms": round(median(r["p99_ms"] for r in runs), 1),
-        "p50_ms": round(median(r["p50_ms"] for r in runs), 1),
-        "stored": stored, "clients": clients,
-    }  # fmt: skip
-    assert stored == len(links), f"{stored} decisions stored for {len(links)} POSTs"
-    return sample
 
 
 def approve_the_rest(settings: Any) -> None:
@@ -288,12 +147,6 @@ def judge(phases: dict[str, Phase]) -> list[dict[str, Any]]:
     if route.samples:
         add("route with digests for 25,000 plans ≤ 10 s", f"{route.seconds:.1f} s",
             route.seconds <= 10)  # fmt: skip
-    decisions = phases["decisions (HTTP)"]
-    if decisions.samples:
-        rate, p99 = decisions.extra["decisions_per_s"], decisions.extra["p99_ms"]
-        add("approval app ≥ 500 decisions/s, 50 clients, p99 ≤ 100 ms",
-            f"{rate}/s, p99 {p99} ms, {decisions.extra['stored']} stored",
-            rate >= 500 and p99 <= 100)  # fmt: skip
     summaries = phases["summaries"]
     if summaries.samples:
         add(f"summaries ≤ 10 s ({summaries.rows} emails)", f"{summaries.seconds:.1f} s",

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, load, units
+from bench import baseline, decisions, load, units
 from bench.measure import Phase, Sample, task_runs_of, timed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +51,12 @@ def _flow_phase(phase: Phase, flow: Any, rows_key: str | None = None, **paramete
     return sample.result
 
 
-def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions: int) -> None:
-    """Run the whole cycle `runs` times on fresh databases, adding samples to `phases`."""
+def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase]) -> None:
+    """Run the whole cycle `runs` times on fresh databases, adding samples to `phases`.
+
+    Between route and evaluate every plan is approved at once; the decisions over HTTP are
+    measured apart (`bench.decisions`), on a routed semester of their own.
+    """
     from flows.collect_plans import collect_plans
     from flows.evaluate_semester import evaluate_semester
     from flows.open_semester import open_semester
@@ -64,19 +68,15 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase], decisions
     for run in range(runs):
         inbox = work / f"inbox-{run}"
         shutil.copytree(data / "inbox", inbox)  # collect masks personal codes in place
-        with SmtpSink() as sink, load.WebApp() as web:
-            settings = _settings(data, work / f"cycle-{run}.db", sink.port, web.url)
+        with SmtpSink() as sink:  # the links' address: nothing answers there (see bench.decisions)
+            settings = _settings(data, work / f"cycle-{run}.db", sink.port, "http://127.0.0.1:1")
             settings = settings.model_copy(update={"inbox_dir": inbox})
             with use_settings(settings):
-                web.start(settings)
                 load_context(settings)
                 _flow_phase(phases["open (600 invitations)"], open_semester)
                 collected = _flow_phase(phases["collect"], collect_plans, "rows_read")
                 routed = _flow_phase(phases["route (digests)"], route_approvals)
                 phases["route (digests)"].rows = collected["plans_new"]
-                phases["decisions (HTTP)"].samples.append(
-                    load.decide_over_http(settings, web.url, decisions, clients=50,
-                                          into=phases["decisions (HTTP)"]))  # fmt: skip
                 load.approve_the_rest(settings)
                 _flow_phase(phases["evaluate"], evaluate_semester, "rows_read")
                 # Before the semester's evaluation deadline only provisional summaries go out;
@@ -120,64 +120,6 @@ def _before_deadline(settings: Any) -> bool:
     return today_riga() <= dates.evaluation_deadline
 
 
-def decisions_only(data: Path, work: Path, args: argparse.Namespace, phase: Phase) -> None:
-    """Time only the decisions over HTTP: each run on a fresh copy of a routed semester.
-
-    The routed semester (open, collect, route) is made once, or taken from `--prepared`
-    (a folder `--save-prepared` wrote), so runs of two versions of the code can share it.
-    """
-    from flows.collect_plans import collect_plans
-    from flows.open_semester import open_semester
-    from flows.route_approvals import route_approvals
-    from pumpurs.mail.sink import SmtpSink
-    from pumpurs.store import db
-    from pumpurs.store.context import load_context, use_settings
-
-    routed = work / "routed.db"
-    server = args.database_url  # PostgreSQL: each run on a copy (a template) of a routed one
-    if args.prepared and not server:
-        shutil.copy(args.prepared / "routed.db", routed)
-    else:
-        with SmtpSink() as sink:
-            settings = _settings(data, routed, sink.port, "http://127.0.0.1:1")
-            settings = settings.model_copy(update={"inbox_dir": work / "inbox"})
-            if server:
-                url = _pg_database(server, "routed")
-                settings = settings.model_copy(update={"database_url": url})
-            shutil.copytree(data / "inbox", work / "inbox")
-            with use_settings(settings):
-                load_context(settings)
-                for flow in (open_semester, collect_plans, route_approvals):
-                    flow(SEMESTER)
-        db.engine_for(settings.effective_database_url).dispose()  # a template has no users
-        if args.save_prepared and not server:
-            args.save_prepared.mkdir(parents=True, exist_ok=True)
-            shutil.copy(routed, args.save_prepared / "routed.db")
-            shutil.copytree(data / "config", args.save_prepared / "config", dirs_exist_ok=True)
-    for run in range(args.runs):
-        folder = work / f"decisions-{run}"
-        folder.mkdir()
-        if not server:
-            shutil.copy(routed, folder / "pumpurs.db")
-        with SmtpSink() as sink, load.WebApp(args.web_workers) as web:
-            settings = _settings(data, folder / "pumpurs.db", sink.port, web.url)
-            if server:
-                url = _pg_database(server, f"run{run}", template="routed")
-                settings = settings.model_copy(update={"database_url": url})
-            with use_settings(settings):
-                load_context(settings)
-                web.start(settings)
-                phase.samples.append(
-                    load.decide_over_http(settings, web.url, args.decisions, clients=args.clients,
-                                          into=phase))  # fmt: skip
-        if server:
-            db.engine_for(settings.effective_database_url).dispose()
-            _pg_database(server, f"run{run}", drop=True)
-        print(f"run {run + 1}: {phase.extra['per_run'][-1]}", flush=True)
-    if server:
-        _pg_database(server, "routed", drop=True)
-
-
 def _pg_database(server: str, suffix: str, template: str | None = None, drop: bool = False) -> str:
     """(Re)create, or drop, the throw-away database `<name>_<suffix>` beside `server`'s."""
     from sqlalchemy import create_engine
@@ -214,7 +156,12 @@ def run_baseline(data: Path, work: Path, runs: int, phase: Phase) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--decisions", type=int, default=5000)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=10,
+        help="length of each wrk run of the decisions benchmark (plan page, decisions, ceiling)",
+    )
     parser.add_argument("--mail", type=int, default=3000)
     parser.add_argument("--skip-10x", action="store_true")
     parser.add_argument(
@@ -230,23 +177,19 @@ def main() -> None:
         "single functions (row checks, SQLite writers), a few seconds",
     )
     parser.add_argument(
-        "--web-workers",
-        type=int,
-        default=1,
-        help="uvicorn worker processes of the approval app in the decisions phase",
+        "--clients", type=int, default=20, help="wrk connections (each its own wrk thread)"
     )
-    parser.add_argument("--clients", type=int, default=50)
     parser.add_argument(
         "--database-url",
-        default=None,
-        help="with --only decisions: a PostgreSQL URL; throw-away databases <its name>_* are "
-        "made beside it and dropped",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/pumpurs_bench",
+        help="PostgreSQL for the decisions benchmark: throw-away databases <its name>_* are "
+        "made beside it and dropped; 'none' (or no server there) skips it",
     )
     parser.add_argument(
         "--prepared",
         type=Path,
         default=None,
-        help="with --only decisions: a folder --save-prepared wrote",
+        help="with --only decisions: a folder --save-prepared wrote (SQLite)",
     )
     parser.add_argument(
         "--save-prepared",
@@ -263,8 +206,8 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="pumpurs-bench-"))
     names = ["open (600 invitations)", "collect", "baseline collect", "route (digests)",
-             "decisions (HTTP)", "evaluate", "summaries", load.CYCLE, "mail", "collect ×10",
-             load.CLI, *units.NAMES]  # fmt: skip
+             "evaluate", "summaries", load.CYCLE, "mail", "collect ×10",
+             load.CLI, *decisions.NAMES, *units.NAMES]  # fmt: skip
     phases = {name: Phase(name) for name in names}
     started = time.time()
     if args.only == "decisions":
@@ -282,8 +225,9 @@ def main() -> None:
         prefect_test_harness(server_startup_timeout=120),
     ):
         run_baseline(work / "national", work, args.runs, phases["baseline collect"])
-        cycle(work / "national", work, args.runs, phases, args.decisions)
+        cycle(work / "national", work, args.runs, phases)
         load.mail_phase(work, args.mail, phases["mail"])
+        _decisions(work / "national", work, args, phases)
         if not args.skip_10x:
             print("generating 10× national …", flush=True)
             generate("national10", 1, work / "national10")
@@ -311,7 +255,7 @@ def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phas
     from pumpurs.generate import generate
 
     data = work / "national"
-    if args.prepared and not args.database_url:
+    if args.prepared and args.database_url in ("", "none"):  # PostgreSQL routes the files
         shutil.copytree(args.prepared / "config", data / "config")
         generated: dict[str, int] = {}
     else:
@@ -321,17 +265,40 @@ def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phas
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
         prefect_test_harness(server_startup_timeout=120),
     ):
-        decisions_only(data, work, args, phases["decisions (HTTP)"])
+        _decisions(data, work, args, phases)
     report = _report(phases, generated, time.time() - started)
-    report["web_workers"] = args.web_workers
     _print(report)
-    print(json.dumps(phases["decisions (HTTP)"].extra, ensure_ascii=False))
+    _write(report, "decisions")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _decisions(data: Path, work: Path, args: argparse.Namespace, phases: dict[str, Phase]) -> None:
+    postgres = None if args.database_url in ("", "none") else args.database_url
+    decisions.benchmark(
+        data,
+        work,
+        phases,
+        runs=args.runs,
+        connections=args.clients,
+        seconds=args.seconds,
+        postgres=postgres,
+        prepared=args.prepared,
+        save_prepared=args.save_prepared,
+    )
+
+
+def _write(report: dict[str, Any], name: str) -> None:
+    """Write the report to bench/results/: `<name>-latest.json` and a timestamped copy."""
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H%M%S")
+    for file in (f"{name}-{stamp}.json", f"{name}-latest.json"):
+        (out / file).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def _report(phases: dict[str, Phase], data: dict[str, int], total: float) -> dict[str, Any]:
     collect, base = phases["collect"], phases["baseline collect"]
-    targets = load.judge(phases)
+    targets = load.judge(phases) + decisions.judge(phases)
     return {
         "machine": {
             "cpus": os.cpu_count(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a bare machine: a virtual environment with exactly the
-# versions in uv.lock (the project editable, its development tools), and (with --browser, for
-# the browser tests) Debian's chromium. Safe to run again: it re-syncs only when pyproject.toml
+# versions in uv.lock (the project editable, its development tools), with --browser (for the
+# browser tests) Debian's chromium, and with --bench (for `make bench`'s HTTP load) Debian's wrk. Safe to run again: it re-syncs only when pyproject.toml
 # or uv.lock changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,15 +44,22 @@ if [ ! -x .venv/bin/uv ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted
   echo "$wanted" >"$stamp"
 fi
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian's package $2 for $3, unless its command $1 is there already.
+apt_install() {
+  command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing Debian's chromium for the browser tests" >&2
+    echo "setup: installing Debian's $2 for $3" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -o DPkg::Lock::Timeout=300 -y -qq "$2" >/dev/null
   elif command -v sudo >/dev/null 2>&1; then
     sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -o DPkg::Lock::Timeout=300 -y -qq "$2" >/dev/null
   else
-    echo "setup: chromium is missing and cannot be installed without root; browser tests will be skipped" >&2
+    echo "setup: $2 is missing and cannot be installed without root; $4" >&2
   fi
-fi
+}
+
+case "${1:-}" in
+  --browser) apt_install chromium chromium "the browser tests" "browser tests will be skipped" ;;
+  --bench) apt_install wrk wrk "the benchmark's HTTP load" "the decisions benchmark will fail" ;;
+esac

@@ -18,6 +18,7 @@ from pumpurs.clock import utcnow
 from pumpurs.config import Config, Role
 from pumpurs.store import lifecycle
 from pumpurs.store.frames import read_frame
+from pumpurs.store.db import Executor
 from pumpurs.store.models import (
     ApprovalStep,
     AuditEntry,
@@ -211,7 +212,7 @@ _MOVES = select(AuditEntry.details).where(
 )
 
 
-def moved_from(session: Session, plan_id: int, step_id: int, person: str) -> bool:
+def moved_from(session: Executor, plan_id: int, step_id: int, person: str) -> bool:
     """Return whether this step was moved away from `person` (the audit log keeps each move)."""
     return any(
         details.get("step_id") == step_id and str(details.get("from", "")).lower() == person.lower()

@@ -31,6 +31,7 @@ from pumpurs.clock import RIGA, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.settings import Settings
 from pumpurs.store.context import cached_config
+from pumpurs.store.db import Executor
 from pumpurs.store.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
 
 APPROVAL_SALT = "pumpurs.approval-link"
@@ -239,14 +240,14 @@ _PRIOR = (
 )
 
 
-def prior_decision(session: Session, step_id: int) -> PriorDecision | None:
+def prior_decision(session: Executor, step_id: int) -> PriorDecision | None:
     """Return who decided this step and when, if anyone did."""
     found = session.execute(_PRIOR, {"step_id": step_id}).one_or_none()
     return None if found is None else PriorDecision(*found)
 
 
 def check_step(
-    session: Session,
+    session: Executor,
     step_id: int,
     step_status: str,
     step_revision: int,
@@ -289,7 +290,7 @@ _VERIFY = (
 )
 
 
-def verify(session: Session, nonce: str, config: Config | None = None) -> Verified:
+def verify(session: Executor, nonce: str, config: Config | None = None) -> Verified:
     """Return what a link may decide, or raise LinkRefused saying why it may not.
 
     `config` tells who stands in for whom today: without it a substitute's link is refused.
@@ -324,7 +325,7 @@ def verify(session: Session, nonce: str, config: Config | None = None) -> Verifi
 
 
 def _acting(
-    session: Session,
+    session: Executor,
     step_id: int,
     plan_id: int,
     holder: str,

@@ -9,11 +9,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, bindparam, select
-from sqlalchemy.orm import Session
 
 from pumpurs.approvals.decided import clean_reason
 from pumpurs.config import Config, Label, Role
 from pumpurs.i18n.catalogue import N_, texts
+from pumpurs.store.db import Executor
 from pumpurs.store.models import (
     Decision,
     Municipality,
@@ -103,7 +103,7 @@ BATCH = 5000  # ids per IN (…) list: far below what SQLite and PostgreSQL acce
 
 
 def plan_views(
-    session: Session, config: Config, plan_ids: Collection[int], language: str
+    session: Executor, config: Config, plan_ids: Collection[int], language: str
 ) -> dict[int, PlanView]:
     """Return the current revision of each plan, ready to show, by plan id."""
     ids = sorted(plan_ids)
@@ -170,7 +170,7 @@ _PAST = (
 
 
 def _views(
-    session: Session, config: Config, plan_ids: list[int], language: str
+    session: Executor, config: Config, plan_ids: list[int], language: str
 ) -> dict[int, PlanView]:
     heads = session.execute(_HEADS, {"ids": plan_ids}).all()
     revision_ids = [head[-1] for head in heads]
@@ -226,7 +226,7 @@ def _views(
     }
 
 
-def past_decisions(session: Session, plan_id: int) -> list[PastDecision]:
+def past_decisions(session: Executor, plan_id: int) -> list[PastDecision]:
     """Return every decision taken on a plan so far, oldest first (each reason as reasons are
     stored now: one kept from before they were cleaned is cleaned for showing)."""
     return [

@@ -9,7 +9,7 @@ no markup and the text and HTML versions share it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +17,8 @@ from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
@@ -36,7 +38,10 @@ def environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", _TranslatedWhenCompiled],
+        # The templates ship with the code: read and compiled once per process, never
+        # checked again for changes (each check is a stat per template and include).
+        auto_reload=False,
     )
     _install_texts(env, language)
     env.globals["language"] = language
@@ -89,6 +94,51 @@ def _install_texts(env: Environment, language: str) -> None:
     # Jinja's own "new style" wrappers would format a second time: the callables go in as they are.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.globals.update(gettext=gettext, ngettext=ngettext)
+    env.extend(pumpurs_catalogue=catalogue)  # for _TranslatedWhenCompiled
+
+
+class _TranslatedWhenCompiled(Extension):
+    """Translate `_("a literal")` without parameters when a template is compiled.
+
+    The environment is one language's, so such a text is a constant of the compiled template:
+    the same string `gettext` would return on every render (as markup in an HTML template),
+    without a call per text per render. Texts with parameters, `ngettext` and `{% trans %}`
+    stay calls.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        catalogue = getattr(self.environment, "pumpurs_catalogue", None)
+        tokens = list(stream)
+        if catalogue is None:
+            yield from tokens
+            return
+        autoescape = self.environment.autoescape
+        html = autoescape(stream.name) if callable(autoescape) else autoescape
+        shape = ("name", "lparen", "string", "rparen")
+        skip = 0
+        for n, token in enumerate(tokens):
+            if skip:
+                skip -= 1
+                continue
+            call = tokens[n : n + 4]
+            if (
+                tuple(t.type for t in call) == shape
+                and token.value in ("_", "gettext")
+                and (n == 0 or tokens[n - 1].type != "dot")
+            ):
+                text = catalogue.gettext(call[2].value) % {}
+                line = token.lineno
+                if html:  # `("…" | safe)`: folded into a constant of markup when compiled
+                    yield Token(line, "lparen", "(")
+                    yield Token(line, "string", text)
+                    yield Token(line, "pipe", "|")
+                    yield Token(line, "name", "safe")
+                    yield Token(line, "rparen", ")")
+                else:
+                    yield Token(line, "string", text)
+                skip = 3
+                continue
+            yield token
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from pumpurs.clock import utcnow
+from pumpurs.store.db import Executor
 from pumpurs.store.models import PageView
 
 
@@ -37,7 +38,7 @@ def plan_list(plan_ids: Iterable[int]) -> str:
 
 
 def record_view(
-    session: Session,
+    session: Executor,
     *,
     page: Page,
     plan_ids: Iterable[int],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,14 +48,32 @@ def use_settings(settings: Settings) -> Iterator[Settings]:
 
 
 @cache
-def _config_at(config_dir: Path, _stamp: tuple[float, ...]) -> Config:
+def _config_at(config_dir: Path, _stamp: tuple[tuple[str, int], ...]) -> Config:
     return load_config(config_dir)
 
 
+_reading = threading.Lock()  # threads asking at once (a web app's first requests) read it once
+
+
 def cached_config(config_dir: Path) -> Config:
-    """Return the config, read again only when one of its files changed."""
-    stamp = tuple(p.stat().st_mtime for p in sorted(config_dir.glob("*.yaml")))
-    return _config_at(config_dir.resolve(), stamp)
+    """Return the config, read again only when one of its files changed.
+
+    Every web request asks: the check is one directory scan with the files' modification
+    times (os.scandir, no Path objects), the reading of the YAML only when they changed.
+    """
+    try:
+        with os.scandir(config_dir) as entries:
+            stamp = tuple(
+                sorted(
+                    (entry.name, entry.stat().st_mtime_ns)
+                    for entry in entries
+                    if entry.name.endswith(".yaml")
+                )
+            )
+    except OSError:  # no such folder: reading it says so, in the reader's language
+        stamp = ()
+    with _reading:
+        return _config_at(Path(os.path.abspath(config_dir)), stamp)
 
 
 def context() -> Context:

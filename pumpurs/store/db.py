@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,12 +23,18 @@ from sqlalchemy.pool import QueuePool
 from pumpurs.errors import DatabaseUnavailable, UserError
 from pumpurs.i18n.catalogue import N_
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "pumpurs_read_only"  # an execution option: the session never writes
 BUSY_SECONDS = 30.0  # how long a writer waits for SQLite's write lock before giving up
 SQLITE_POOL = 20  # connections kept: web requests run on 40 threads, each reads or writes
 SQLITE_OVERFLOW = 30
 _HOLDS_LOCK = "pumpurs_write_lock"  # in a pooled connection's info: the lock it holds
+
+# What a unit of work runs its statements on: an ORM session, or a Core connection where no
+# ORM object is made (the approval app's plan page: no session to set up and tear down).
+Executor: TypeAlias = Session | Connection
 
 
 class FairLock:
@@ -99,6 +107,12 @@ def engine_for(url: str) -> Engine:
 
         event.listen(engine, "begin", begin)
         if writers is not None:
+            assert database is not None
+
+            def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+                _autocheckpoint(dbapi_connection, record, database)
+
+            event.listen(engine, "checkout", checkout)
             for name in ("checkin", "invalidate", "soft_invalidate", "close", "detach"):
                 event.listen(engine.pool, name, _release_write_lock)
     return engine
@@ -164,6 +178,66 @@ def begin_immediate(dbapi_connection: Any, deadline: float) -> None:
         cursor.close()
 
 
+AUTOCHECKPOINT = 1000  # SQLite's default: a commit that filled the WAL this far checkpoints
+_apart: dict[str, int] = {}  # SQLite files whose checkpoints a thread of this process makes
+
+
+def _autocheckpoint(dbapi_connection: Any, record: Any, database: str) -> None:
+    """Give a connection, as it leaves the pool, the checkpointing now wanted for its file."""
+    wanted = 0 if _apart.get(database) else AUTOCHECKPOINT
+    if record.info.get("autocheckpoint", AUTOCHECKPOINT) != wanted:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={wanted}")
+        record.info["autocheckpoint"] = wanted
+
+
+def checkpoint_apart(url: str, period: float = 0.5) -> Callable[[], None]:
+    """Checkpoint a SQLite file's WAL in a thread of its own, not in the commits of this
+    process; return the function that stops it (commits checkpoint themselves again).
+
+    A commit that fills the WAL past `AUTOCHECKPOINT` pages copies it into the database and
+    syncs the file to disk: tens to hundreds of milliseconds on a busy disk, for the one
+    request that happened to commit then (and, on the web app's event loop, every request
+    waiting behind it). The thread checkpoints every `period` seconds instead (PASSIVE: it
+    waits for no reader or writer). Nothing to do for other databases.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return lambda: None
+    engine_for(url)  # its connections take the setting as they leave the pool
+    stop = threading.Event()
+    _apart[database] = _apart.get(database, 0) + 1
+
+    def run() -> None:
+        connection: sqlite3.Connection | None = None
+        last = ""  # each failure is logged once, not every period
+        try:
+            while not stop.wait(period):
+                try:
+                    if connection is None:  # the file as it is: never a new, empty one
+                        uri = f"{Path(database).resolve().as_uri()}?mode=rw"
+                        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                    if not busy and str(exc) != last:  # busy: another process checkpoints it
+                        log.warning("WAL checkpoint of %s failed: %s", database, exc)
+                    last = str(exc)
+        finally:
+            if connection is not None:
+                connection.close()
+
+    thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
+    thread.start()
+
+    def end() -> None:
+        _apart[database] -= 1
+        stop.set()
+        thread.join(timeout=BUSY_SECONDS)
+
+    return end
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
@@ -186,10 +260,15 @@ def session_factory(url: str) -> sessionmaker[Session]:
 
 
 @cache
+def read_engine(url: str) -> Engine:
+    """Return the engine for units of work that only read (no write lock on SQLite)."""
+    return engine_for(url).execution_options(**{READ_ONLY: True})
+
+
+@cache
 def read_session_factory(url: str) -> sessionmaker[Session]:
     """Return the session factory for units of work that only read (pages, link checks)."""
-    engine = engine_for(url).execution_options(**{READ_ONLY: True})
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(read_engine(url), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -186,3 +186,30 @@ def _texts(value: object) -> list[str]:
         return [value]
     assert isinstance(value, (list, tuple)), value
     return [str(text) for text in value]
+
+
+def test_texts_without_parameters_are_translated_when_compiled_as_at_render() -> None:
+    from jinja2 import DictLoader
+
+    from pumpurs.i18n.catalogue import translations
+    from pumpurs.i18n.templates import environment
+
+    source = (
+        '<p>{{ _("School") }} · {{ _("Grade") }} · {{ gettext("Goal of the plan") }}</p>'
+        '<p>{{ _("subject: %(subject)s", subject=name) }}</p>'
+    )
+    env = environment("lv")
+    compiled = env.compile(source, name="probe.html", raw=True)
+    # The texts without parameters are constants of the compiled template; the one with one
+    # is still a call.
+    school = translations("lv").gettext("School")
+    assert school != "School"
+    assert f"'<p>{school} · " in compiled and "'School'" not in compiled
+    assert "subject: %(subject)s" in compiled
+    runtime = env.overlay(loader=DictLoader({"probe.html": source}))
+    delattr(runtime, "pumpurs_catalogue")  # the overlay without the compile-time translation
+    assert hasattr(env, "pumpurs_catalogue")
+    expected = runtime.get_template("probe.html").render(name="<b>")
+    ours = env.overlay(loader=DictLoader({"probe.html": source}))
+    assert ours.get_template("probe.html").render(name="<b>") == expected
+    assert school in expected and "&lt;b&gt;" in expected

@@ -201,3 +201,36 @@ def test_a_sqlite_writer_retries_while_another_process_writes(tmp_path: Path) ->
     mine.commit()
     other.close()
     mine.close()
+
+
+def test_checkpoints_apart_leave_the_commits_and_still_reach_the_file(tmp_path: Path) -> None:
+    """While a web app serves, its commits never checkpoint; a thread copies the WAL in."""
+    from sqlalchemy import text
+
+    path = tmp_path / "apart.db"
+    url = f"sqlite:///{path}"
+    engine = db.engine_for(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x BLOB)"))
+
+    def autocheckpoint() -> int:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            return int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    stop = db.checkpoint_apart(url, period=0.05)
+    try:
+        assert autocheckpoint() == 0
+        before = path.stat().st_size
+        for _ in range(300):  # ~600 pages: the WAL only, no commit copies them into the file
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO t VALUES (randomblob(8000))"))
+        deadline = time.monotonic() + 30
+        while path.stat().st_size < before + 2_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= before + 2_000_000  # the thread checkpointed them
+    finally:
+        stop()
+    assert autocheckpoint() == db.AUTOCHECKPOINT  # back to SQLite's own once stopped
+    engine.dispose()

@@ -29,9 +29,9 @@ def record_view(
     token_id: int | None = None,
 ) -> None:
     """Record that this request viewed a page showing these plans (which link, when, from where)."""
-    with w.sessions.begin() as session:
+    with w.engine.begin() as connection:  # Core: one INSERT needs no session
         access.record_view(
-            session,
+            connection,
             page=page,
             plan_ids=plan_ids,
             link_holder=link_holder,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,6 +14,7 @@ from pumpurs.app.web import errors, pending, review, school
 from pumpurs.app.web.pages import Web
 from pumpurs.i18n.templates import render_page
 from pumpurs.settings import Settings
+from pumpurs.store import db
 from pumpurs.store.context import current_settings
 
 
@@ -31,9 +34,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.secret_key is None:  # read the kept key once, not on every signed link
         settings = settings.model_copy(update={"secret_key": SecretStr(settings.signing_key())})
     language = str(settings.language)
-    app = FastAPI(title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None)
+    url = settings.effective_database_url
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # While serving, SQLite's checkpoints happen beside the requests, not in their commits.
+        stop = db.checkpoint_apart(url)
+        try:
+            yield
+        finally:
+            stop()
+
+    app = FastAPI(
+        title="PuMPuRS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.web = Web(settings)
+    with suppress(Exception):  # read now, not by the first requests at once; if it is
+        _ = app.state.web.config  # broken, the pages say so as before
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

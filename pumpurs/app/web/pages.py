@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from pumpurs.approvals import LinkProblem, LinkRefused, outcome_name, role_name
 from pumpurs.clock import RIGA
@@ -21,12 +26,32 @@ from pumpurs.settings import Settings
 from pumpurs.store import db
 from pumpurs.store.context import cached_config
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Web:
     """The web app's view of the project: one settings object, its store and config."""
 
     settings: Settings
+
+    @cached_property
+    def inline(self) -> bool:
+        """Return whether requests do their database work on the event loop (SQLite)."""
+        return make_url(self.settings.effective_database_url).get_backend_name() == "sqlite"
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Do a request's work with the database: on the event loop for SQLite, in a worker
+        thread for a database server.
+
+        SQLite's statements are short calls in this process, and its writes one at a time
+        anyway (every page view writes its audit row): a worker thread per request would only
+        add a hand-over and a fight for the interpreter lock. A server's round trips wait on
+        the network: worker threads let them overlap. See README, Benchmark.
+        """
+        if self.inline:
+            return work(*args)
+        return await run_in_threadpool(work, *args)
 
     @property
     def language(self) -> str:
@@ -37,6 +62,16 @@ class Web:
     def sessions(self) -> sessionmaker[Session]:
         """Return the session factory of the configured database."""
         return db.session_factory(self.settings.effective_database_url)
+
+    @property
+    def engine(self) -> Engine:
+        """Return the engine of the configured database (Core writes, no session)."""
+        return db.engine_for(self.settings.effective_database_url)
+
+    @property
+    def reads(self) -> Engine:
+        """Return the engine for requests that only read, on Core connections (no session)."""
+        return db.read_engine(self.settings.effective_database_url)
 
     @property
     def read_sessions(self) -> sessionmaker[Session]:

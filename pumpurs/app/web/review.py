@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from pumpurs.app.web import csrf
 from pumpurs.app.web.access import record_view
@@ -29,8 +28,10 @@ from pumpurs.approvals import (
     role_name,
     verify,
 )
+from pumpurs.config import Config
 from pumpurs.i18n.formats import fmt_number
 from pumpurs.store.access import Page
+from pumpurs.store.db import Executor
 
 router = APIRouter()
 PURPOSE = "decide"
@@ -47,14 +48,14 @@ def origin(request: Request) -> Origin:
 
 def _review(
     w: Web,
-    session: Session,
+    session: Executor,
     verified: Verified,
     *,
+    config: Config,
     status: int = 200,
     error: str | None = None,
     reason: str = "",
 ) -> HTMLResponse:
-    config = w.config  # read once: each read checks the config files for changes
     view = plan_views(session, config, [verified.plan_id], w.language)[verified.plan_id]
     history = [
         {
@@ -84,13 +85,19 @@ def _review(
 
 
 @router.api_route("/a/{link}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-def show_plan(link: str, request: Request) -> HTMLResponse:
+async def show_plan(link: str, request: Request) -> HTMLResponse:
     """Show the plan with its two actions; change nothing (mail scanners open links)."""
     w = web(request)
+    return await w.run(_show, w, link, request)
+
+
+def _show(w: Web, link: str, request: Request) -> HTMLResponse:
+    """The plan page: a few short statements on a Core connection, and the view's INSERT."""
     nonce = read_link(w.settings, link)
-    with w.read_sessions() as session:
-        verified = verify(session, nonce, w.config)
-        shown = _review(w, session, verified)
+    config = w.config  # read once: each read checks the config files for changes
+    with w.reads.connect() as connection:
+        verified = verify(connection, nonce, config)
+        shown = _review(w, connection, verified, config=config)
     _seen(w, request, verified)
     return shown
 
@@ -103,7 +110,7 @@ def _seen(w: Web, request: Request, verified: Verified) -> None:
 
 
 @router.post("/a/{link}", response_class=HTMLResponse)
-def decide_plan(
+async def decide_plan(
     link: str,
     request: Request,
     background: BackgroundTasks,
@@ -113,6 +120,18 @@ def decide_plan(
 ) -> HTMLResponse:
     """Approve or return the plan: consumes the link, once."""
     w = web(request)
+    return await w.run(_decide, w, link, request, background, token, action, reason)
+
+
+def _decide(
+    w: Web,
+    link: str,
+    request: Request,
+    background: BackgroundTasks,
+    token: str,
+    action: str,
+    reason: str,
+) -> HTMLResponse:
     nonce = read_link(w.settings, link)
     if not csrf.is_valid(w.settings, token, nonce, PURPOSE):
         return error_page(w, 403, "csrf")
@@ -136,10 +155,17 @@ def decide_plan(
                 length=fmt_number(len(clean_reason(reason)), w.language, 0),
                 limit=fmt_number(MAX_REASON, w.language, 0),
             )
-        with w.read_sessions() as session:
-            verified = verify(session, nonce, w.config)
+        with w.reads.connect() as connection:
+            config = w.config
+            verified = verify(connection, nonce, config)
             shown = _review(
-                w, session, verified, status=400, error=message, reason=clean_reason(reason)
+                w,
+                connection,
+                verified,
+                config=config,
+                status=400,
+                error=message,
+                reason=clean_reason(reason),
             )
         _seen(w, request, verified)
         return shown
