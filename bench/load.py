@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bench.measure import Phase, Sample, task_runs_of, timed
+from bench.measure import Phase, task_runs_of, timed
 
 CYCLE = "national cycle (open … summaries)"
 CLI = "CLI (bench/cli.py)"

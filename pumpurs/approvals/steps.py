@@ -17,8 +17,8 @@ from pumpurs.approvals.chain import ROLE_COLUMN, NextStep, StepState, approver_f
 from pumpurs.clock import utcnow
 from pumpurs.config import Config, Role
 from pumpurs.store import lifecycle
-from pumpurs.store.frames import read_frame
 from pumpurs.store.db import Executor
+from pumpurs.store.frames import read_frame
 from pumpurs.store.models import (
     ApprovalStep,
     AuditEntry,
