@@ -30,13 +30,17 @@ def _environment(settings: Any) -> dict[str, str]:
     from prefect.settings import PREFECT_API_URL
 
     env = dict(os.environ)
-    env.update({
-        "PUMPURS_VAR_DIR": str(settings.var_dir),
-        "PUMPURS_DATABASE_URL": settings.effective_database_url,
-        "PUMPURS_CONFIG_DIR": str(settings.config_dir), "PUMPURS_BASE_URL": settings.base_url,
-        "PUMPURS_SMTP_PORT": str(settings.smtp_port), "PUMPURS_LANGUAGE": str(settings.language),
-        "PUMPURS_SECRET_KEY": settings.signing_key(),
-    })  # fmt: skip
+    env.update(
+        {
+            "PUMPURS_VAR_DIR": str(settings.var_dir),
+            "PUMPURS_DATABASE_URL": settings.effective_database_url,
+            "PUMPURS_CONFIG_DIR": str(settings.config_dir),
+            "PUMPURS_BASE_URL": settings.base_url,
+            "PUMPURS_SMTP_PORT": str(settings.smtp_port),
+            "PUMPURS_LANGUAGE": str(settings.language),
+            "PUMPURS_SECRET_KEY": settings.signing_key(),
+        }
+    )
     if PREFECT_API_URL.value():  # the harness's server: events go where the thread's would
         env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     return env
@@ -49,9 +53,11 @@ def _links(settings: Any, limit: int) -> list[str]:
 
     with context().sessions() as session:
         steps = session.scalars(
-            select(ApprovalStep.id).where(ApprovalStep.status == StepStatus.PENDING)
-            .order_by(ApprovalStep.id).limit(limit)
-        ).all()  # fmt: skip
+            select(ApprovalStep.id)
+            .where(ApprovalStep.status == StepStatus.PENDING)
+            .order_by(ApprovalStep.id)
+            .limit(limit)
+        ).all()
         nonces = live_nonces(session, steps)
     return [approval_url(settings, nonce) for nonce in nonces.values()]
 
@@ -79,8 +85,7 @@ def mail_phase(work: Path, count: int, phase: Phase) -> None:
         url = f"sqlite:///{work / 'mail.db'}"
         db.ensure_schema(url)
         sessions = db.session_factory(url)
-        settings = Settings(_env_file=None, var_dir=work, database_url=url,
-                            smtp_port=sink.port)  # fmt: skip
+        settings = Settings(_env_file=None, var_dir=work, database_url=url, smtp_port=sink.port)
         with sessions.begin() as session:
             for n in range(count):
                 email = RenderedEmail(f"Ziņa {n}", f"Teksts {n}\n" * 20, f"<p>Teksts {n}</p>" * 20)
@@ -130,27 +135,41 @@ def judge(phases: dict[str, Phase]) -> list[dict[str, Any]]:
         add("collect ≤ 1.5× baseline", f"{ratio:.2f}×", ratio <= 1.5)
     opening = phases["open (600 invitations)"]
     if opening.samples:
-        add("open ≤ 5 s (600 invitations with workbooks)", f"{opening.seconds:.1f} s",
-            opening.seconds <= 5)  # fmt: skip
+        add(
+            "open ≤ 5 s (600 invitations with workbooks)",
+            f"{opening.seconds:.1f} s",
+            opening.seconds <= 5,
+        )
     evaluate = phases["evaluate"]
     if evaluate.samples and collect.samples and evaluate.rows and collect.rows:
         per_row = 1e6 * evaluate.seconds / evaluate.rows
         collect_per_row = 1e6 * collect.seconds / collect.rows
-        add("evaluate no slower per row than collect",
+        add(
+            "evaluate no slower per row than collect",
             f"{per_row:.0f} µs a row against collect's {collect_per_row:.0f} µs",
-            per_row <= collect_per_row)  # fmt: skip
+            per_row <= collect_per_row,
+        )
     whole = phases.get(CYCLE)
     if whole and whole.samples:
-        add("the national cycle (open, collect, route, evaluate, summaries) ≤ 40 s",
-            f"{whole.seconds:.1f} s", whole.seconds <= 40)  # fmt: skip
+        add(
+            "the national cycle (open, collect, route, evaluate, summaries) ≤ 40 s",
+            f"{whole.seconds:.1f} s",
+            whole.seconds <= 40,
+        )
     route = phases["route (digests)"]
     if route.samples:
-        add("route with digests for 25,000 plans ≤ 10 s", f"{route.seconds:.1f} s",
-            route.seconds <= 10)  # fmt: skip
+        add(
+            "route with digests for 25,000 plans ≤ 10 s",
+            f"{route.seconds:.1f} s",
+            route.seconds <= 10,
+        )
     summaries = phases["summaries"]
     if summaries.samples:
-        add(f"summaries ≤ 10 s ({summaries.rows} emails)", f"{summaries.seconds:.1f} s",
-            summaries.seconds <= 10)  # fmt: skip
+        add(
+            f"summaries ≤ 10 s ({summaries.rows} emails)",
+            f"{summaries.seconds:.1f} s",
+            summaries.seconds <= 10,
+        )
     mail = phases["mail"]
     if mail.samples:
         rate = mail.rows / mail.seconds
@@ -163,25 +182,34 @@ def judge(phases: dict[str, Phase]) -> list[dict[str, Any]]:
             f"{ratio:.1f}×, {ten.peak_mib:.0f} MiB",
             ratio <= 11 and ten.peak_mib <= 1024,
         )
-        add("task runs do not grow with rows", f"{collect.task_runs} vs {ten.task_runs}",
-            collect.task_runs == ten.task_runs)  # fmt: skip
+        add(
+            "task runs do not grow with rows",
+            f"{collect.task_runs} vs {ten.task_runs}",
+            collect.task_runs == ten.task_runs,
+        )
     checks = phases.get("validate 75,000 plan rows")
     if checks and checks.samples:
         add("validate 75,000 plan rows < 2 s", f"{checks.seconds:.2f} s", checks.seconds < 2)
     writers = phases.get("SQLite writers (20 threads × 10)")
     if writers and writers.samples:
-        add("20 SQLite writers × 10 writes < 10 s (no 100 ms busy sleeps)",
-            f"{writers.seconds:.2f} s", writers.seconds < 10)  # fmt: skip
+        add(
+            "20 SQLite writers × 10 writes < 10 s (no 100 ms busy sleeps)",
+            f"{writers.seconds:.2f} s",
+            writers.seconds < 10,
+        )
     handover = phases.get("SQLite lock handover")
     if handover and handover.samples:
-        add("a writer waiting on another process's 0.1 s lock has it < 1 s after asking",
+        add(
+            "a writer waiting on another process's 0.1 s lock has it < 1 s after asking",
             f"{handover.seconds:.3f} s, {handover.extra['after_release_ms']} ms after release",
-            handover.seconds < 1)  # fmt: skip
+            handover.seconds < 1,
+        )
     cli = phases.get(CLI)
     if cli and cli.extra:
         figures = cli.extra
-        runs = ", ".join(f"{r['seconds']} s ({r['cpu_seconds']} s CPU)"
-                         for r in figures["idle_route_runs"])  # fmt: skip
+        runs = ", ".join(
+            f"{r['seconds']} s ({r['cpu_seconds']} s CPU)" for r in figures["idle_route_runs"]
+        )
         add(
             "CLI with a Prefect server, nothing to do ≤ 3 s (median)",
             f"{figures['idle_route_seconds']} s; runs: {runs}",

@@ -29,9 +29,16 @@ SEMESTER = "2026/2027-1"
 def _settings(data: Path, db: Path, smtp_port: int, base_url: str) -> Any:
     from pumpurs.settings import Settings
 
-    return Settings(_env_file=None, var_dir=db.parent, database_url=f"sqlite:///{db}",
-                    config_dir=data / "config", inbox_dir=data / "inbox", smtp_port=smtp_port,
-                    base_url=base_url, smtp_retry_delays=[0.5])  # fmt: skip
+    return Settings(
+        _env_file=None,
+        var_dir=db.parent,
+        database_url=f"sqlite:///{db}",
+        config_dir=data / "config",
+        inbox_dir=data / "inbox",
+        smtp_port=smtp_port,
+        base_url=base_url,
+        smtp_retry_delays=[0.5],
+    )
 
 
 def _flow_phase(phase: Phase, flow: Any, rows_key: str | None = None, **parameters: Any) -> Any:
@@ -85,9 +92,10 @@ def cycle(data: Path, work: Path, runs: int, phases: dict[str, Phase]) -> None:
                     phases["summaries"], send_summaries, provisional=_before_deadline(settings)
                 )
                 phases["summaries"].rows = sum(
-                    int(v) for k, v in summaries.items()
+                    int(v)
+                    for k, v in summaries.items()
                     if k.startswith("summaries_") and k != "summaries_sent_before"
-                )  # fmt: skip
+                )
             del routed
         _add_cycle(phases, run)
 
@@ -205,9 +213,20 @@ def main() -> None:
     from pumpurs.generate import generate
 
     work = Path(tempfile.mkdtemp(prefix="pumpurs-bench-"))
-    names = ["open (600 invitations)", "collect", "baseline collect", "route (digests)",
-             "evaluate", "summaries", load.CYCLE, "mail", "collect ×10",
-             load.CLI, *decisions.NAMES, *units.NAMES]  # fmt: skip
+    names = [
+        "open (600 invitations)",
+        "collect",
+        "baseline collect",
+        "route (digests)",
+        "evaluate",
+        "summaries",
+        load.CYCLE,
+        "mail",
+        "collect ×10",
+        load.CLI,
+        *decisions.NAMES,
+        *units.NAMES,
+    ]
     phases = {name: Phase(name) for name in names}
     started = time.time()
     if args.only == "decisions":
@@ -247,8 +266,9 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _decisions_main(work: Path, args: argparse.Namespace, phases: dict[str, Phase],
-                    started: float) -> None:  # fmt: skip
+def _decisions_main(
+    work: Path, args: argparse.Namespace, phases: dict[str, Phase], started: float
+) -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
@@ -307,7 +327,7 @@ def _report(phases: dict[str, Phase], data: dict[str, int], total: float) -> dic
             "memory_gib": round(
                 os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
             ),
-        },  # fmt: skip
+        },
         "data": data,
         "collect_vs_baseline": round(collect.seconds / base.seconds, 2) if base.samples else None,
         "phases": [p.row() for p in phases.values() if p.samples],

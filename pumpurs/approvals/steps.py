@@ -148,9 +148,8 @@ _MOVE = (
         ApprovalStep.status == StepStatus.PENDING,
         ApprovalStep.approver_email == bindparam("b_from"),
     )
-    .values(approver_email=bindparam("b_to"), notified_at=None, notified_to=None,
-            reminded_at=None)
-)  # fmt: skip
+    .values(approver_email=bindparam("b_to"), notified_at=None, notified_to=None, reminded_at=None)
+)
 
 
 def move_steps(
@@ -172,11 +171,17 @@ def move_steps(
     if plans.empty:
         return 0
     query = (
-        select(ApprovalStep.id, ApprovalStep.plan_id, ApprovalStep.revision,
-               ApprovalStep.step_index, ApprovalStep.role, ApprovalStep.approver_email)
+        select(
+            ApprovalStep.id,
+            ApprovalStep.plan_id,
+            ApprovalStep.revision,
+            ApprovalStep.step_index,
+            ApprovalStep.role,
+            ApprovalStep.approver_email,
+        )
         .join(Plan, (Plan.id == ApprovalStep.plan_id) & (Plan.revision == ApprovalStep.revision))
         .where(ApprovalStep.status == StepStatus.PENDING, Plan.status == PlanStatus.SUBMITTED)
-    )  # fmt: skip
+    )
     if semester_id is not None:
         query = query.where(Plan.semester_id == semester_id)
     if plan_ids is not None:
@@ -196,8 +201,11 @@ def move_steps(
     now = utcnow()
     done = []
     for row in moves.to_dict("records"):
-        params = {"b_step": int(row["step_id"]), "b_from": row["approver_email"],
-                  "b_to": row["configured"]}  # fmt: skip
+        params = {
+            "b_step": int(row["step_id"]),
+            "b_from": row["approver_email"],
+            "b_to": row["configured"],
+        }
         if session.execute(_MOVE, params).rowcount == 1:  # type: ignore[attr-defined]
             done.append(row)
     if done:

@@ -222,7 +222,7 @@ def _views(
             goal,
             created_at,
             revision_id,
-        ) in heads  # fmt: skip
+        ) in heads
     }
 
 

@@ -93,8 +93,11 @@ def engine_for(url: str) -> Engine:
                 reason = f"{exc.strerror}: {exc.filename}"
                 message = N_("The database is not reachable (%(reason)s).")
                 raise UserError(message, reason=reason) from None
-            kwargs |= {"poolclass": QueuePool, "pool_size": SQLITE_POOL,
-                       "max_overflow": SQLITE_OVERFLOW}  # fmt: skip
+            kwargs |= {
+                "poolclass": QueuePool,
+                "pool_size": SQLITE_POOL,
+                "max_overflow": SQLITE_OVERFLOW,
+            }
         kwargs["connect_args"] = {"timeout": BUSY_SECONDS}
     else:
         kwargs["pool_pre_ping"] = True
