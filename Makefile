@@ -54,6 +54,7 @@ clean:
 
 bench: setup
 	@scripts/setup.sh --bench
+	@mkdir -p "$(PREFECT_HOME)"  # Prefect makes its home folder, not the folders above it
 	$(VENV)/python -m bench.run
 
 # Texts: extract every message from the code and templates, merge them into the Latvian
