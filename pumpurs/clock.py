@@ -13,6 +13,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def day_end(day: dt.date) -> dt.datetime:
+    """Return the moment something valid through `day` (in Latvia) ends: the next midnight."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), RIGA)
+
+
 def today_riga() -> dt.date:
     """Return today's date in Latvia."""
     return utcnow().astimezone(RIGA).date()

@@ -24,13 +24,12 @@ from pumpurs.approvals.due import classify, pending_steps
 from pumpurs.approvals.substitutes import desks
 from pumpurs.approvals.tokens import (
     approval_url,
-    day_end,
     issue_tokens,
     link_expiry,
     pending_url,
 )
 from pumpurs.approvals.views import BATCH, PlanView, plan_views, role_name
-from pumpurs.clock import RIGA, today_riga, utcnow
+from pumpurs.clock import RIGA, day_end, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.errors import UserError
 from pumpurs.i18n.catalogue import N_

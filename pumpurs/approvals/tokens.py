@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from itsdangerous import BadData, BadSignature, URLSafeSerializer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode, base64_encode
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from pumpurs.approvals.steps import moved_from
 from pumpurs.approvals.substitutes import desks
-from pumpurs.clock import RIGA, today_riga, utcnow
+from pumpurs.clock import RIGA, day_end, today_riga, utcnow
 from pumpurs.config import Config
 from pumpurs.settings import Settings
+from pumpurs.signing import canonical_signature
 from pumpurs.store.context import cached_config
 from pumpurs.store.db import Executor
 from pumpurs.store.models import ApprovalStep, ApprovalToken, Decision, Plan, PlanStatus, StepStatus
@@ -134,19 +134,6 @@ def pending_url(
     return f"{settings.base_url.rstrip('/')}/p/{signed}"
 
 
-def canonical_signature(value: str) -> bool:
-    """Return whether a signed value's signature is spelled the one way we write it.
-
-    The last base64 character of a signature carries bits no byte uses, and decoding ignores
-    them: without this check four spellings of every link (and CSRF token) would be accepted.
-    """
-    signature = value.rsplit(".", 1)[-1]
-    try:
-        return base64_encode(base64_decode(signature)).decode("ascii") == signature
-    except BadData:
-        return False
-
-
 def _check_shape(value: str) -> None:
     if len(value) > _MAX_LENGTH or not _SHAPE.match(value):
         raise LinkRefused(LinkProblem.MALFORMED)
@@ -184,11 +171,6 @@ def read_pending_link(settings: Settings, config: Config, value: str) -> str:
     if expires_at <= utcnow():
         raise LinkRefused(LinkProblem.EXPIRED)
     return str(payload["a"])
-
-
-def day_end(day: dt.date) -> dt.datetime:
-    """Return the moment a link valid through `day` (in Latvia) expires: the next midnight."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), RIGA)
 
 
 def link_expiry(config: Config, now: dt.datetime) -> dt.datetime:

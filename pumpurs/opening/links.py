@@ -21,8 +21,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from pumpurs.clock import RIGA, utcnow
+from pumpurs.clock import day_end, utcnow
 from pumpurs.settings import Settings
+from pumpurs.signing import canonical_signature
 from pumpurs.store.models import SchoolLink
 from pumpurs.store.reference import StoredSemester
 
@@ -81,7 +82,7 @@ def school_url(settings: Settings, nonce: str) -> str:
 
 def link_expiry(evaluation_deadline: dt.date) -> dt.datetime:
     """Return when a semester's school links expire: the end of its evaluation deadline day."""
-    return dt.datetime.combine(evaluation_deadline + dt.timedelta(days=1), dt.time(), RIGA)
+    return day_end(evaluation_deadline)
 
 
 def issue_link(session: Session, semester: StoredSemester, school_code: str) -> str:
@@ -152,13 +153,13 @@ def read_school_link(settings: Settings, value: str) -> str:
     """Return the nonce a school page link carries, or raise SchoolLinkRefused."""
     if len(value) > _MAX_LENGTH or not _SHAPE.match(value):
         raise SchoolLinkRefused(SchoolLinkProblem.MALFORMED)
+    if not canonical_signature(value):
+        raise SchoolLinkRefused(SchoolLinkProblem.FORGED)
     try:
         nonce: Any = _signer(settings).loads(value)
     except BadSignature:
         raise SchoolLinkRefused(SchoolLinkProblem.FORGED) from None
-    # The signature's last character carries spare bits: only the one way we write a link
-    # opens the page, so that every changed character is refused.
-    if not isinstance(nonce, str) or _signer(settings).dumps(nonce) != value:
+    if not isinstance(nonce, str):
         raise SchoolLinkRefused(SchoolLinkProblem.FORGED)
     return nonce
 

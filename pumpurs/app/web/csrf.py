@@ -10,8 +10,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from pumpurs.approvals.tokens import canonical_signature
 from pumpurs.settings import Settings
+from pumpurs.signing import canonical_signature
 
 SALT = "pumpurs.csrf"
 MAX_AGE_SECONDS = 12 * 3600  # a page left open over night must be opened again
