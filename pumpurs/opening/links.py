@@ -135,10 +135,36 @@ def school_links(
         .order_by(SchoolLink.id)
     ).all()
     found = {str(school): str(nonce) for school, nonce in rows}
-    for school in wanted:
-        if school not in found:
-            found[school] = issue_link(session, semester, school)
-    return found
+    missing = [school for school in wanted if school not in found]
+    if not missing:
+        return found
+    # Schools without a live link (an open run's hundreds at once): their earlier versions in
+    # one query, the new links in one insert.
+    code = semester.code.code
+    versions = dict(
+        session.execute(
+            select(SchoolLink.school_code, func.max(SchoolLink.version))
+            .where(SchoolLink.semester_code == code, SchoolLink.school_code.in_(missing))
+            .group_by(SchoolLink.school_code)
+        )
+        .tuples()
+        .all()
+    )
+    now, expires_at = utcnow(), link_expiry(semester.evaluation_deadline)
+    issued = {school: secrets.token_urlsafe(24) for school in missing}
+    session.add_all(
+        SchoolLink(
+            nonce=nonce,
+            school_code=school,
+            semester_code=code,
+            version=(versions.get(school) or 0) + 1,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+        for school, nonce in issued.items()
+    )
+    session.flush()
+    return found | issued
 
 
 def school_page_urls(
